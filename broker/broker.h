@@ -1,0 +1,38 @@
+/*  broker.h: the broker, the only process that reads a source.
+ *
+ *  It takes runs on its control socket (SUBMIT), harvests each run's papers from its
+ *  source, drops duplicates (a Redis set per run), packs them into jobs of job_size
+ *  papers and hands jobs to workers that asked for them (credit: never more than a
+ *  worker's READY granted). Every dispatched job is leased; an expired lease, a dead
+ *  worker, a BYE or a FAIL puts the job back in the queue with attempt + 1, and after
+ *  max_attempts its papers are recorded as failed. Harvesting runs only a bounded
+ *  window ahead of the workers, so memory stays flat however large the source.
+ *  The protocol is docs/protocol.md.
+ */
+#ifndef AX_BROKER_H
+#define AX_BROKER_H
+
+#include "config.h"
+#include "proto.h"
+
+#define AX_MAX_ATTEMPTS 3             /* dispatches of a job before its papers fail */
+
+typedef struct {
+    int lease_ms;
+    int heartbeat_ms;
+    int liveness;
+    int max_attempts;
+} ax_broker_timing_t;
+
+typedef struct ax_broker ax_broker_t;
+
+/*  Binds the jobs and control sockets and connects to Redis. NULL with *err. timing may
+ *  be NULL for the defaults above (tests shorten them; AX_LEASE_MS etc. in the environment
+ *  override them too). */
+ax_broker_t *ax_broker_new(const ax_config_t *cfg, const ax_broker_timing_t *timing, char **err);
+void ax_broker_destroy(ax_broker_t **self_p);
+
+/*  Serves until ax_stop_requested is set. 0 on a clean stop, -1 on a fatal error. */
+int ax_broker_run(ax_broker_t *self);
+
+#endif

@@ -1,0 +1,54 @@
+/*  cli.h: the pieces of the `arxdigest` command.
+ *
+ *  local.c  starts a private cluster on this machine (redis-server if none is reachable,
+ *           broker, workers, collector on ipc:// endpoints in a private folder) and stops it;
+ *  client.c talks to a broker (SUBMIT), follows a run in Redis with a progress bar, and
+ *           prints where the digests are;
+ *  main.c   parses the command line into a config and dispatches the subcommands.
+ */
+#ifndef AX_CLI_H
+#define AX_CLI_H
+
+#include <hiredis/hiredis.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+#define AX_CLI_MAX_CHILDREN 64
+
+typedef struct {
+    char dir[256];              /* private folder: sockets, logs, redis data */
+    char redis_url[512];        /* the Redis the cluster uses */
+    char control[300];          /* broker control endpoint */
+    pid_t redis_pid;            /* 0 when an existing Redis is used */
+    pid_t pids[AX_CLI_MAX_CHILDREN];
+    char names[AX_CLI_MAX_CHILDREN][32];
+    int n;
+} ax_local_t;
+
+/*  Starts Redis (when cfg's is unreachable), the broker, `workers` workers and the
+ *  collector. config_path (may be NULL) is passed on to the children. 0 / -1 with a
+ *  message on stderr; on failure everything started is stopped. */
+int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config_path, int workers);
+
+/*  Name of a child that exited (and its status), or NULL when all are alive. */
+const char *ax_local_dead(ax_local_t *local, int *status);
+
+/*  Prints the last lines of a child's log on stderr. */
+void ax_local_print_log(const ax_local_t *local, const char *name, int lines);
+
+/*  SIGTERM every child (then SIGKILL after 5 s), stop a private Redis, remove the folder. */
+void ax_local_stop(ax_local_t *local);
+
+/*  Builds the run spec from the config and submits it to the broker's control endpoint.
+ *  Returns the run id (caller frees) or NULL with a message on stderr. */
+char *ax_client_submit(const ax_config_t *cfg, const char *control);
+
+/*  Follows run until it is done or failed, with a progress line on stderr. local (may be
+ *  NULL) is watched for dead children. 0 when done (prints the digests), -1 otherwise. */
+int ax_client_wait(redisContext *c, const char *run, ax_local_t *local);
+
+/*  Prints the state of run, or of the latest runs when run is NULL. 0 / -1. */
+int ax_client_status(redisContext *c, const char *run);
+
+#endif

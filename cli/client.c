@@ -1,0 +1,264 @@
+/*  client.c: submit a run, follow it, show its state (see cli.h). */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "codec.h"
+#include "daemon.h"
+#include "proto.h"
+#include "store.h"
+#include "text.h"
+
+char *ax_client_submit(const ax_config_t *cfg, const char *control)
+{
+    ax_runspec_t spec = {0};
+    char *run = NULL;
+    size_t n_cats = 0;
+    char **cats = ax_config_run_categories(cfg, &n_cats);
+    spec.source = cfg->run.source;
+    spec.categories = cats;
+    spec.n_categories = n_cats;
+    spec.from = cfg->run.from;
+    spec.to = cfg->run.to;
+    spec.job_size = (uint32_t) cfg->broker.job_size;
+    spec.group_by = cfg->collector.group_by;
+    spec.profiles = cfg->profiles;
+    spec.n_profiles = cfg->n_profiles;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    ax_runspec_encode(&sb, &spec);
+    ax_strv_free(&cats, n_cats);
+
+    void *ctx = zmq_ctx_new();
+    void *req = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
+    int linger = 0;
+    if (!req || zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger) < 0 || zmq_connect(req, control) < 0) {
+        fprintf(stderr, "arxdigest: cannot connect to the broker at %s: %s\n", control, zmq_strerror(errno));
+        goto done;
+    }
+    /* REQ sends block until connected; poll for writability with a deadline. */
+    zmq_pollitem_t out = {req, 0, ZMQ_POLLOUT, 0};
+    if (zmq_poll(&out, 1, 10000) <= 0 || ax_proto_send(req, NULL, 0, "SUBMIT", sb.data, sb.size) < 0) {
+        fprintf(stderr, "arxdigest: the broker at %s does not answer\n", control);
+        goto done;
+    }
+    zmq_pollitem_t in = {req, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&in, 1, 30000) <= 0) {
+        fprintf(stderr, "arxdigest: no reply from the broker at %s within 30 s\n", control);
+        goto done;
+    }
+    ax_msg_t msg;
+    char *err = NULL;
+    if (ax_proto_recv(req, 0, &msg, &err) != 1) {
+        fprintf(stderr, "arxdigest: bad reply from the broker: %s\n", err ? err : "?");
+        free(err);
+        goto done;
+    }
+    size_t len;
+    const char *body = ax_msg_body(&msg, &len);
+    ax_ctl_t reply;
+    if (ax_ctl_decode(body, len, &reply, &err) < 0) {
+        fprintf(stderr, "arxdigest: bad reply from the broker: %s\n", err ? err : "?");
+        free(err);
+    } else if (strcmp(msg.command, "OK") != 0 || !reply.run) {
+        fprintf(stderr, "arxdigest: the broker refused the run: %s\n", reply.error ? reply.error : msg.command);
+    } else {
+        run = reply.run;
+        reply.run = NULL;
+    }
+    ax_ctl_clear(&reply);
+    ax_msg_close(&msg);
+done:
+    msgpack_sbuffer_destroy(&sb);
+    if (req)
+        zmq_close(req);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return run;
+}
+
+static const redisReply *s_field(const redisReply *h, const char *field)
+{
+    for (size_t i = 0; h && h->type == REDIS_REPLY_ARRAY && i + 1 < h->elements; i += 2)
+        if (strcmp(h->element[i]->str, field) == 0)
+            return h->element[i + 1];
+    return NULL;
+}
+
+static long long s_ll(const redisReply *h, const char *field)
+{
+    const redisReply *v = s_field(h, field);
+    return v && v->type == REDIS_REPLY_STRING ? strtoll(v->str, NULL, 10) : 0;
+}
+
+static const char *s_str(const redisReply *h, const char *field)
+{
+    const redisReply *v = s_field(h, field);
+    return v && v->type == REDIS_REPLY_STRING ? v->str : NULL;
+}
+
+/*  One progress line: a bar when stderr is a terminal, else a plain line every 2 s. */
+static void s_progress(const redisReply *h, int64_t t0, int tty, int64_t *last_line)
+{
+    long long harvested = s_ll(h, "harvested"), done = s_ll(h, "papers_done");
+    const char *state = s_str(h, "state");
+    double secs = (double) (ax_mono_ms() - t0) / 1000.0;
+    double rate = secs > 0 ? (double) done / secs : 0;
+    int harvesting = state && (strcmp(state, "harvesting") == 0 || strcmp(state, "queued") == 0);
+    if (tty) {
+        int width = 30, fill = harvested ? (int) (width * (double) done / (double) harvested) : 0;
+        char bar[64];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r[%s] %lld/%lld%s papers  %.0f/s  %s   ", bar, done, harvested, harvesting ? "+" : "",
+                rate, state ? state : "starting");
+    } else if (ax_mono_ms() - *last_line >= 2000) {
+        *last_line = ax_mono_ms();
+        fprintf(stderr, "progress: %lld/%lld%s papers, %.0f/s, %s\n", done, harvested, harvesting ? "+" : "", rate,
+                state ? state : "starting");
+    }
+}
+
+/*  Prints the digests and counts of a finished run from its report.json. */
+static void s_print_done(const char *folder, int64_t t0)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/report.json", folder);
+    json_error_t jerr;
+    json_t *rep = json_load_file(path, 0, &jerr);
+    printf("run finished in %.1f s\n", (double) (ax_mono_ms() - t0) / 1000.0);
+    if (!rep) {
+        printf("output: %s\n", folder);
+        return;
+    }
+    printf("harvested %lld papers (%lld duplicates dropped, %lld malformed records skipped)\n",
+           (long long) json_integer_value(json_object_get(rep, "harvested")),
+           (long long) json_integer_value(json_object_get(rep, "duplicates")),
+           (long long) json_integer_value(json_object_get(rep, "malformed")));
+    const char *name;
+    json_t *p;
+    json_object_foreach(json_object_get(rep, "profiles"), name, p)
+    {
+        printf("profile %s: %lld matched, %lld enriched, %lld below threshold, %lld excluded, %lld failed\n", name,
+               (long long) json_integer_value(json_object_get(p, "matched")),
+               (long long) json_integer_value(json_object_get(p, "enriched")),
+               (long long) json_integer_value(json_object_get(p, "below_threshold")),
+               (long long) json_integer_value(json_object_get(p, "excluded")),
+               (long long) json_integer_value(json_object_get(p, "failed")));
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(p, "digests"), i, d)
+        {
+            if (i < 5)
+                printf("  digest: %s/%s\n", folder, json_string_value(d));
+            else if (i == 5)
+                printf("  ... and %zu more digests under %s/%s/\n", json_array_size(json_object_get(p, "digests")) - 5,
+                       folder, name);
+        }
+    }
+    printf("report: %s\n", path);
+    json_decref(rep);
+}
+
+int ax_client_wait(redisContext *c, const char *run, ax_local_t *local)
+{
+    char key[300];
+    int tty = isatty(2);
+    int64_t t0 = ax_mono_ms(), last_line = 0;
+    ax_run_key(key, sizeof key, run, "");
+    for (;;) {
+        if (ax_stop_requested) {
+            fprintf(stderr, "\narxdigest: interrupted; run %s is left as it is\n", run);
+            return -1;
+        }
+        char *err = NULL;
+        redisReply *h = ax_redis_cmd(c, &err, "HGETALL %s", key);
+        if (!h) {
+            fprintf(stderr, "\narxdigest: lost Redis: %s\n", err ? err : "?");
+            free(err);
+            return -1;
+        }
+        s_progress(h, t0, tty, &last_line);
+        const char *state = s_str(h, "state");
+        if (state && strcmp(state, "done") == 0) {
+            if (tty)
+                fputc('\n', stderr);
+            const char *folder = s_str(h, "output");
+            s_print_done(folder ? folder : "?", t0);
+            freeReplyObject(h);
+            return 0;
+        }
+        if (state && strcmp(state, "failed") == 0) {
+            const char *why = s_str(h, "error");
+            fprintf(stderr, "\narxdigest: run %s failed: %s\n", run, why ? why : "unknown error");
+            freeReplyObject(h);
+            return -1;
+        }
+        freeReplyObject(h);
+        int status;
+        const char *dead = local ? ax_local_dead(local, &status) : NULL;
+        if (dead) {
+            fprintf(stderr, "\narxdigest: %s exited unexpectedly (status %d):\n", dead, status);
+            ax_local_print_log(local, dead, 20);
+            return -1;
+        }
+        struct timespec ts = {0, 200 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void s_print_run(const char *run, const redisReply *h)
+{
+    char created[32] = "-";
+    long long cms = s_ll(h, "created_ms");
+    if (cms)
+        ax_time_format(cms / 1000, "%Y-%m-%d %H:%M:%S", created, sizeof created);
+    const char *state = s_str(h, "state"), *out = s_str(h, "output"), *error = s_str(h, "error");
+    printf("%s  %-11s created %s  harvested %lld  done %lld  duplicates %lld  jobs %lld/%lld (%lld failed)%s%s%s%s\n",
+           run, state ? state : "?", created, s_ll(h, "harvested"), s_ll(h, "papers_done"), s_ll(h, "duplicates"),
+           s_ll(h, "jobs_done"), s_ll(h, "jobs_total"), s_ll(h, "jobs_failed"), out ? "  output " : "", out ? out : "",
+           error ? "  error: " : "", error ? error : "");
+}
+
+int ax_client_status(redisContext *c, const char *run)
+{
+    char *err = NULL, key[300];
+    if (run) {
+        redisReply *h = ax_redis_cmd(c, &err, "HGETALL %s", ax_run_key(key, sizeof key, run, ""));
+        if (!h || h->elements == 0) {
+            fprintf(stderr, "arxdigest: run %s not found%s%s\n", run, err ? ": " : "", err ? err : "");
+            freeReplyObject(h);
+            free(err);
+            return -1;
+        }
+        s_print_run(run, h);
+        freeReplyObject(h);
+        return 0;
+    }
+    redisReply *runs = ax_redis_cmd(c, &err, "ZREVRANGE ax:runs 0 9");
+    if (!runs) {
+        fprintf(stderr, "arxdigest: %s\n", err ? err : "redis error");
+        free(err);
+        return -1;
+    }
+    if (runs->elements == 0)
+        printf("no runs yet\n");
+    for (size_t i = 0; i < runs->elements; i++) {
+        redisReply *h = ax_redis_cmd(c, NULL, "HGETALL %s", ax_run_key(key, sizeof key, runs->element[i]->str, ""));
+        if (h)
+            s_print_run(runs->element[i]->str, h);
+        freeReplyObject(h);
+    }
+    freeReplyObject(runs);
+    return 0;
+}

@@ -1,0 +1,105 @@
+/*  codec.h: msgpack bodies of the AXP/1 protocol (docs/protocol.md section 7).
+ *
+ *  Encoders append one msgpack map to a msgpack_sbuffer. Decoders take untrusted bytes
+ *  from a socket or Redis, check every type, reject truncated or garbage input with a
+ *  message in *err (caller frees) and never crash; on success the decoded struct owns
+ *  copies of every string.
+ */
+#ifndef AX_CODEC_H
+#define AX_CODEC_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "paper.h"
+
+#define AX_SCHEMA_VERSION 1
+
+typedef struct {
+    char *run;              /* run id */
+    uint64_t job;           /* job number within the run, 1.. */
+    uint32_t attempt;       /* 1 on first dispatch */
+    uint32_t lease_ms;
+    ax_profile_t *profiles;
+    size_t n_profiles;
+    ax_paper_t *papers;
+    size_t n_papers;
+} ax_job_t;
+
+/*  One paper and its verdict for each profile of the result, in that order. */
+typedef struct {
+    ax_paper_t paper;
+    ax_verdict_t *verdicts;
+} ax_item_t;
+
+typedef struct {
+    char *run;
+    uint64_t job;
+    uint32_t attempt;
+    char *worker;
+    char **profiles;        /* profile names */
+    size_t n_profiles;
+    ax_item_t *items;
+    size_t n_items;
+} ax_result_t;
+
+/*  What `arxdigest submit`/`run` asks the broker to do. */
+typedef struct {
+    char *source;           /* "api", "oai", "rss" or "snapshot:PATH" */
+    char **categories;
+    size_t n_categories;
+    char *from, *to;        /* YYYY-MM-DD or NULL */
+    uint32_t job_size;
+    char *group_by;
+    ax_profile_t *profiles;
+    size_t n_profiles;
+} ax_runspec_t;
+
+/*  Small control bodies: {run, job, credit, reason, worker, state, error, ...}. Fields not
+ *  used by a command are 0 / NULL. */
+typedef struct {
+    char *run;
+    uint64_t job;
+    uint32_t credit;
+    char *reason;
+    char *worker;
+    char *state;
+    char *error;
+} ax_ctl_t;
+
+void ax_job_clear(ax_job_t *job);
+void ax_item_clear(ax_item_t *item, size_t n_profiles);
+void ax_result_clear(ax_result_t *result);
+void ax_runspec_clear(ax_runspec_t *spec);
+void ax_ctl_clear(ax_ctl_t *ctl);
+
+/*  Pieces, for building bodies and for storage records. */
+void ax_pack_paper(msgpack_packer *pk, const ax_paper_t *paper, int full);
+void ax_pack_profile(msgpack_packer *pk, const ax_profile_t *profile);
+void ax_pack_verdict(msgpack_packer *pk, const ax_verdict_t *verdict);
+
+/*  Job: profiles and papers are given pre-packed (msgpack arrays from ax_pack_profiles and
+ *  ax_pack_papers) because the broker sends the same profiles with every job of a run and
+ *  keeps a job's papers packed until it is done (re-dispatch re-sends the same bytes). */
+void ax_pack_profiles(msgpack_sbuffer *buf, const ax_profile_t *profiles, size_t n);
+void ax_pack_papers(msgpack_sbuffer *buf, const ax_paper_t *papers, size_t n);
+void ax_job_encode(msgpack_sbuffer *buf, const char *run, uint64_t job, uint32_t attempt,
+                   uint32_t lease_ms, const msgpack_sbuffer *profiles,
+                   const msgpack_sbuffer *papers);
+int ax_job_decode(const char *data, size_t len, ax_job_t *job, char **err);
+
+void ax_result_encode(msgpack_sbuffer *buf, const ax_result_t *result);
+int ax_result_decode(const char *data, size_t len, ax_result_t *result, char **err);
+
+/*  Storage record of one (paper, profile) in Redis. */
+void ax_entry_encode(msgpack_sbuffer *buf, const ax_paper_t *paper, const ax_verdict_t *verdict);
+int ax_entry_decode(const char *data, size_t len, ax_entry_t *entry, char **err);
+
+void ax_runspec_encode(msgpack_sbuffer *buf, const ax_runspec_t *spec);
+int ax_runspec_decode(const char *data, size_t len, ax_runspec_t *spec, char **err);
+
+void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *ctl);
+int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *ctl, char **err);
+
+#endif

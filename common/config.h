@@ -1,0 +1,88 @@
+/*  config.h: arxdigest's configuration (SPEC section 6).
+ *
+ *  Loaded in three layers: built-in defaults, then a YAML file, then ARXDIGEST_*
+ *  environment variables, then command-line overrides (ax_config_set). Every key has
+ *  a default, so a file with only `profiles:` is a complete config. Every bad key or
+ *  value is reported with its full dotted name and the reason, all of them at once,
+ *  before anything starts.
+ */
+#ifndef AX_CONFIG_H
+#define AX_CONFIG_H
+
+#include <stddef.h>
+
+#include "paper.h"
+
+typedef struct {
+    struct {
+        char *url;              /* redis.url, "redis://[:password@]host:port/db" */
+    } redis;
+    struct {
+        char *bind;             /* broker.bind: workers connect here (ROUTER) */
+        char *control;          /* broker.control: submit/status (REP) */
+        int job_size;           /* broker.job_size: papers per job */
+        char *metrics;          /* broker.metrics: "host:port", "" = off */
+    } broker;
+    struct {
+        char *broker;           /* worker.broker: endpoint of the broker */
+        char *collector;        /* worker.collector: endpoint of the collector */
+        int concurrency;        /* worker.concurrency: LLM requests in flight */
+        char *metrics;
+    } worker;
+    struct {
+        char *bind;             /* collector.bind (ROUTER) */
+        char *output_dir;       /* collector.output_dir */
+        char *group_by;         /* collector.group_by: day | week | month | run */
+        char *metrics;
+    } collector;
+    struct {
+        char *api_url, *oai_url, *rss_url;
+        int min_interval_ms;    /* floor 3000 for arXiv hosts */
+        char *user_agent;
+    } arxiv;
+    struct {
+        char *base_url;
+        char *model;
+        char *api_key_env;      /* name of the env var holding the key */
+        int rpm, tpm, max_in_flight, timeout_s;
+        double price_input_per_mtok, price_output_per_mtok;   /* llm.price_per_mtok.{input,output} */
+        double budget_usd;
+    } llm;
+    struct {                    /* run: what `arxdigest run` harvests by default */
+        char *source;           /* run.source: api | oai | rss | snapshot:PATH */
+        char **categories;      /* run.categories (default: union of the profiles') */
+        size_t n_categories;
+        char *from, *to;        /* run.from / run.to: YYYY-MM-DD, inclusive; NULL = open */
+    } run;
+    ax_profile_t *profiles;
+    size_t n_profiles;
+} ax_config_t;
+
+/*  A new config holding every default. NULL on OOM. */
+ax_config_t *ax_config_new(void);
+void ax_config_destroy(ax_config_t **self_p);
+
+/*  Merge a YAML file into cfg. Relative paths inside (snapshot:PATH) are resolved
+ *  against the file's folder. On error returns -1 and appends one line per problem
+ *  ("<file>:<line>: <key>: <reason>") to *errors (caller frees). */
+int ax_config_load_file(ax_config_t *cfg, const char *path, char **errors);
+
+/*  Merge ARXDIGEST_* variables from envp (NULL = environ): ARXDIGEST_REDIS_URL,
+ *  ARXDIGEST_LLM_BASE_URL, ... i.e. ARXDIGEST_ + dotted key upper-cased with '.' -> '_'.
+ *  Unknown ARXDIGEST_ variables are errors (typos must not pass silently), except
+ *  the one named by llm.api_key_env. */
+int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors);
+
+/*  Set one scalar key from a string, as a flag does: ax_config_set(cfg, "broker.job_size", "32").
+ *  List keys (run.categories) take comma-separated values. -1 with a message in *errors. */
+int ax_config_set(ax_config_t *cfg, const char *key, const char *value, char **errors);
+
+/*  Checks the merged config as a whole (ranges, URLs, profiles: unique names, non-empty
+ *  keywords, min_hits >= 0, top_n >= 1, group_by value, ...). -1 with messages. */
+int ax_config_validate(const ax_config_t *cfg, char **errors);
+
+/*  The categories a run harvests: run.categories if set, else the union of the
+ *  profiles' categories (in first-seen order). Caller frees with ax_strv_free. */
+char **ax_config_run_categories(const ax_config_t *cfg, size_t *n);
+
+#endif

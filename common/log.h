@@ -1,0 +1,21 @@
+/*  log.h: one structured line per event on stderr:
+ *      2026-11-24T01:02:03.456Z level=info comp=broker msg="run started" run=...
+ *  The component name is set once per process; AX_LOG_LEVEL (debug, info, warn, error)
+ *  or ax_log_set_level chooses what is printed. */
+#ifndef AX_LOG_H
+#define AX_LOG_H
+
+typedef enum { AX_LOG_DEBUG, AX_LOG_INFO, AX_LOG_WARN, AX_LOG_ERROR } ax_log_level_t;
+
+void ax_log_init(const char *component);
+void ax_log_set_level(ax_log_level_t level);
+/*  fmt is the message text; key=value pairs may follow it after a "|" in fmt's output,
+ *  e.g. ax_log_info("job done|run=%s job=%llu", ...). */
+void ax_log(ax_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define ax_log_debug(...) ax_log(AX_LOG_DEBUG, __VA_ARGS__)
+#define ax_log_info(...)  ax_log(AX_LOG_INFO, __VA_ARGS__)
+#define ax_log_warn(...)  ax_log(AX_LOG_WARN, __VA_ARGS__)
+#define ax_log_error(...) ax_log(AX_LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,340 @@
+/*  store.c: Redis connection, URL parsing and the idempotent result store (see store.h).
+ *
+ *  Storing is one Lua script per RESULT so that a job's verdicts land atomically and the
+ *  per-state counters stay exact under redelivery: for each (profile, paper) the script
+ *  compares the stored state with the new one and moves the counter only when it changes.
+ */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+static const char *s_store_lua =
+    "local R, np = ARGV[1], tonumber(ARGV[2])\n"
+    "local base = 'ax:run:{' .. R .. '}'\n"
+    "local skeys, ckeys, pkeys = {}, {}, {}\n"
+    "for p = 1, np do\n"
+    "  skeys[p] = base .. ':states:' .. ARGV[2 + p]\n"
+    "  ckeys[p] = base .. ':counts:' .. ARGV[2 + p]\n"
+    "  pkeys[p] = base .. ':papers:' .. ARGV[2 + p]\n"
+    "end\n"
+    "local i, fresh = 3 + np, 0\n"
+    "while i <= #ARGV do\n"
+    "  local id = ARGV[i]\n"
+    "  i = i + 1\n"
+    "  for p = 1, np do\n"
+    "    local sv, blob = ARGV[i], ARGV[i + 1]\n"
+    "    i = i + 2\n"
+    "    local old = redis.call('HGET', skeys[p], id)\n"
+    "    if p == 1 and not old then fresh = fresh + 1 end\n"
+    "    if old ~= sv then\n"
+    "      redis.call('HSET', skeys[p], id, sv)\n"
+    "      if old then redis.call('HINCRBY', ckeys[p], string.match(old, '^[^\\t]*'), -1) end\n"
+    "      redis.call('HINCRBY', ckeys[p], string.match(sv, '^[^\\t]*'), 1)\n"
+    "    end\n"
+    "    if blob ~= '' then redis.call('HSET', pkeys[p], id, blob)\n"
+    "    elseif old then redis.call('HDEL', pkeys[p], id) end\n"
+    "  end\n"
+    "end\n"
+    "if fresh > 0 then redis.call('HINCRBY', base, 'papers_done', fresh) end\n"
+    "return fresh\n";
+
+/*  Extracts "user:password" userinfo, host, port, db from a redis:// URL. */
+static int s_parse_url(const char *url, char **user, char **pass, char **host, int *port,
+                       char **path, int *db, char **err)
+{
+    *user = *pass = *host = *path = NULL;
+    *port = 6379;
+    *db = 0;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *q = strchr(url + 7, '?');
+        *path = q ? strndup(url + 7, (size_t) (q - url - 7)) : strdup(url + 7);
+        if (q && strncmp(q, "?db=", 4) == 0)
+            *db = atoi(q + 4);
+        return *path ? 0 : -1;
+    }
+    if (strncmp(url, "redis://", 8) != 0) {
+        if (asprintf(err, "redis.url: \"%s\" is not a redis:// or unix:// URL", url) < 0)
+            *err = NULL;
+        return -1;
+    }
+    const char *p = url + 8;
+    const char *at = strrchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t) (at - p));
+        if (colon) {
+            if (colon > p)
+                *user = strndup(p, (size_t) (colon - p));
+            *pass = strndup(colon + 1, (size_t) (at - colon - 1));
+        } else
+            *pass = strndup(p, (size_t) (at - p));
+        p = at + 1;
+    }
+    size_t hl = strcspn(p, ":/");
+    *host = hl ? strndup(p, hl) : strdup("127.0.0.1");
+    p += hl;
+    if (*p == ':') {
+        char *end;
+        long v = strtol(p + 1, &end, 10);
+        if (end == p + 1 || v <= 0 || v > 65535) {
+            if (asprintf(err, "redis.url: bad port in redis URL") < 0)
+                *err = NULL;
+            return -1;
+        }
+        *port = (int) v;
+        p = end;
+    }
+    if (*p == '/' && p[1])
+        *db = atoi(p + 1);
+    return *host ? 0 : -1;
+}
+
+redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        if (err && asprintf(err, "redis: %s", c->errstr[0] ? c->errstr : "no reply") < 0)
+            *err = NULL;
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (err && asprintf(err, "redis: %s", r->str) < 0)
+            *err = NULL;
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+redisContext *ax_redis_connect(const char *url, int timeout_ms, char **err)
+{
+    char *user, *pass, *host, *path;
+    int port, db;
+    redisContext *c = NULL;
+    *err = NULL;
+    if (s_parse_url(url, &user, &pass, &host, &port, &path, &db, err) < 0)
+        goto done;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    c = path ? redisConnectUnixWithTimeout(path, tv) : redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        if (asprintf(err, "redis: cannot connect to %s%s%d: %s", path ? path : host,
+                     path ? "" : ":", path ? 0 : port, c ? c->errstr : "out of memory") < 0)
+            *err = NULL;
+        goto fail;
+    }
+    if (redisSetTimeout(c, tv) != REDIS_OK) {
+        *err = strdup("redis: cannot set timeout");
+        goto fail;
+    }
+    redisReply *r;
+    if (pass) {
+        r = user ? ax_redis_cmd(c, NULL, "AUTH %s %s", user, pass) : ax_redis_cmd(c, NULL, "AUTH %s", pass);
+        if (!r) {
+            *err = strdup("redis: authentication failed (check the password in redis.url)");
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    if (db) {
+        if (!(r = ax_redis_cmd(c, err, "SELECT %d", db)))
+            goto fail;
+        freeReplyObject(r);
+    }
+    goto done;
+fail:
+    if (c)
+        redisFree(c);
+    c = NULL;
+done:
+    free(user);
+    free(pass);
+    free(host);
+    free(path);
+    return c;
+}
+
+char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix)
+{
+    snprintf(buf, size, "ax:run:{%s}%s", run, suffix ? suffix : "");
+    return buf;
+}
+
+/*  Growable argv for redisCommandArgv. */
+typedef struct {
+    const char **argv;
+    size_t *lens;
+    size_t n, cap;
+} s_args_t;
+
+static int s_arg(s_args_t *a, const char *s, size_t len)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        const char **argv = realloc(a->argv, cap * sizeof *argv);
+        if (!argv)
+            return -1;
+        a->argv = argv;
+        size_t *lens = realloc(a->lens, cap * sizeof *lens);
+        if (!lens)
+            return -1;
+        a->lens = lens;
+        a->cap = cap;
+    }
+    a->argv[a->n] = s;
+    a->lens[a->n++] = len;
+    return 0;
+}
+
+static void s_args_free(s_args_t *a)
+{
+    free(a->argv);
+    free(a->lens);
+}
+
+/*  EVALSHA with a fallback to EVAL when the script is not cached (first call, or a
+ *  Redis restart flushed the script cache). */
+static redisReply *s_eval(redisContext *c, const char *script, s_args_t *args, char **err)
+{
+    static char sha[41];
+    static const char *sha_of = NULL;
+    if (sha_of != script) {
+        redisReply *r = ax_redis_cmd(c, err, "SCRIPT LOAD %s", script);
+        if (!r)
+            return NULL;
+        if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+            freeReplyObject(r);
+            *err = strdup("redis: SCRIPT LOAD gave no sha");
+            return NULL;
+        }
+        memcpy(sha, r->str, 41);
+        sha_of = script;
+        freeReplyObject(r);
+    }
+    args->argv[0] = "EVALSHA";
+    args->argv[1] = sha;
+    args->lens[0] = 7;
+    args->lens[1] = 40;
+    redisReply *r = redisCommandArgv(c, (int) args->n, args->argv, args->lens);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        args->argv[0] = "EVAL";
+        args->argv[1] = script;
+        args->lens[0] = 4;
+        args->lens[1] = strlen(script);
+        r = redisCommandArgv(c, (int) args->n, args->argv, args->lens);
+        sha_of = NULL;
+    }
+    if (!r) {
+        if (asprintf(err, "redis: %s", c->errstr) < 0)
+            *err = NULL;
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (asprintf(err, "redis: %s", r->str) < 0)
+            *err = NULL;
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+int ax_store_result(redisContext *c, const ax_result_t *res, char **err)
+{
+    s_args_t a = {0};
+    char np[24];
+    int rc = -1;
+    size_t n_vals = res->n_items * res->n_profiles;
+    /* Values (state strings and entry blobs) live here until the call returns. */
+    char **vals = calloc(n_vals ? n_vals * 2 : 1, sizeof *vals);
+    size_t *vlens = calloc(n_vals ? n_vals * 2 : 1, sizeof *vlens);
+    *err = NULL;
+    if (!vals || !vlens)
+        goto oom;
+    snprintf(np, sizeof np, "%zu", res->n_profiles);
+    if (s_arg(&a, "", 0) < 0 || s_arg(&a, "", 0) < 0 || s_arg(&a, "0", 1) < 0 ||
+        s_arg(&a, res->run, strlen(res->run)) < 0 || s_arg(&a, np, strlen(np)) < 0)
+        goto oom;
+    for (size_t p = 0; p < res->n_profiles; p++)
+        if (s_arg(&a, res->profiles[p], strlen(res->profiles[p])) < 0)
+            goto oom;
+    for (size_t i = 0; i < res->n_items; i++) {
+        const ax_item_t *it = &res->items[i];
+        if (s_arg(&a, it->paper.id, strlen(it->paper.id)) < 0)
+            goto oom;
+        for (size_t p = 0; p < res->n_profiles; p++) {
+            const ax_verdict_t *v = &it->verdicts[p];
+            size_t k = (i * res->n_profiles + p) * 2;
+            int len = v->reason ? asprintf(&vals[k], "%s\t%s", ax_state_name(v->state), v->reason)
+                                : asprintf(&vals[k], "%s", ax_state_name(v->state));
+            if (len < 0) {
+                vals[k] = NULL;
+                goto oom;
+            }
+            vlens[k] = (size_t) len;
+            if (v->state == AX_STATE_MATCHED || v->state == AX_STATE_ENRICHED) {
+                msgpack_sbuffer sb;
+                msgpack_sbuffer_init(&sb);
+                ax_entry_encode(&sb, &it->paper, v);
+                vlens[k + 1] = sb.size;
+                vals[k + 1] = msgpack_sbuffer_release(&sb);
+                msgpack_sbuffer_destroy(&sb);
+            }
+            if (s_arg(&a, vals[k], vlens[k]) < 0 ||
+                s_arg(&a, vals[k + 1] ? vals[k + 1] : "", vlens[k + 1]) < 0)
+                goto oom;
+        }
+    }
+    redisReply *r = s_eval(c, s_store_lua, &a, err);
+    if (r) {
+        freeReplyObject(r);
+        rc = 0;
+    }
+    goto done;
+oom:
+    *err = strdup("out of memory");
+done:
+    for (size_t k = 0; vals && k < n_vals * 2; k++)
+        free(vals[k]);
+    free(vals);
+    free(vlens);
+    s_args_free(&a);
+    return rc;
+}
+
+int ax_store_dedup(redisContext *c, const char *run, char *const *ids, size_t n,
+                   unsigned char *fresh, char **err)
+{
+    char key[300];
+    ax_run_key(key, sizeof key, run, ":seen");
+    *err = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendCommand(c, "SADD %s %s", key, ids[i]) != REDIS_OK) {
+            *err = strdup("redis: out of memory");
+            return -1;
+        }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **) &r) != REDIS_OK || !r) {
+            if (!*err && asprintf(err, "redis: %s", c->errstr) < 0)
+                *err = NULL;
+            return -1;   /* the connection is broken; no more replies to read */
+        }
+        if (r->type != REDIS_REPLY_INTEGER) {
+            if (!*err && asprintf(err, "redis: SADD: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply") < 0)
+                *err = NULL;
+            rc = -1;
+        } else
+            fresh[i] = r->integer == 1;
+        freeReplyObject(r);
+    }
+    return rc;
+}

@@ -1,0 +1,42 @@
+/*  store.h: Redis connection and the run's keys (docs/protocol.md section 8).
+ *
+ *  Keys of a run share the hash tag {RUN} so a Redis Cluster keeps them on one slot:
+ *    ax:run:{R}                 hash   state, spec, counts of the harvest, timings, output
+ *    ax:run:{R}:seen            set    paper ids already harvested (de-duplication)
+ *    ax:run:{R}:states:{P}      hash   paper id -> "state" or "state\treason" for profile P
+ *    ax:run:{R}:counts:{P}      hash   state -> number of papers in it for profile P
+ *    ax:run:{R}:papers:{P}      hash   paper id -> msgpack entry (matched/enriched papers)
+ *    ax:runs                    zset   run ids by creation time (ms)
+ *    ax:render                  list   runs whose jobs are all done, waiting to be rendered
+ */
+#ifndef AX_STORE_H
+#define AX_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "codec.h"
+
+/*  Connects to a "redis://[user:password@]host[:port][/db]" or "unix:///path[?db=N]" URL,
+ *  authenticates and selects the db. timeout_ms bounds connect and every command. NULL with
+ *  *err (caller frees) on failure. The password never appears in *err. */
+redisContext *ax_redis_connect(const char *url, int timeout_ms, char **err);
+
+/*  "ax:run:{R}" + suffix into buf. Returns buf. */
+char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix);
+
+/*  Runs a command (printf-style, as redisCommand) and checks the reply is not an error.
+ *  Returns the reply (caller frees with freeReplyObject) or NULL with *err. */
+redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...);
+
+/*  Stores a RESULT: per item and profile the state (with its reason) and, for kept
+ *  papers, the entry record; keeps ax:run:{R}:counts:{P} exact and the run's papers_done
+ *  counter. Idempotent on (run, profile, paper): storing the same result twice changes
+ *  nothing. 0 / -1 with *err. */
+int ax_store_result(redisContext *c, const ax_result_t *result, char **err);
+
+/*  Adds the ids to the run's seen set; fresh[i] = 1 for ids not seen before. 0 / -1. */
+int ax_store_dedup(redisContext *c, const char *run, char *const *ids, size_t n,
+                   unsigned char *fresh, char **err);
+
+#endif

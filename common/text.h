@@ -1,0 +1,29 @@
+/*  text.h: small text helpers shared by every source and renderer. */
+#ifndef AX_TEXT_H
+#define AX_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*  Copy of s[0..len) with runs of ASCII whitespace folded to one space and the ends
+ *  trimmed (titles and abstracts are hard-wrapped). Everything else, LaTeX and
+ *  Unicode included, is kept as written. Caller frees; NULL on OOM. */
+char *ax_text_fold(const char *s, size_t len);
+
+/*  Splits "2602.09386v3" into id "2602.09386" (caller frees) and version 3
+ *  (0 when there is none). Accepts old-style ids "hep-th/9901001v2" and the
+ *  "http://arxiv.org/abs/..." / "oai:arXiv.org:" prefixes. -1 when s is not an id. */
+int ax_arxiv_id_split(const char *s, char **id, int *version);
+
+/*  Parses "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822), "2007-04-02T19:18:42Z"
+ *  (RFC 3339) or "2007-04-02" into unix seconds. -1 when it is neither. */
+int ax_time_parse(const char *s, int64_t *out);
+
+/*  Formats unix seconds (UTC) with strftime format fmt into buf. Returns buf. */
+char *ax_time_format(int64_t t, const char *fmt, char *buf, size_t size);
+
+/*  Current wall-clock time in ms and monotonic time in ms. */
+int64_t ax_now_ms(void);
+int64_t ax_mono_ms(void);
+
+#endif

@@ -1,0 +1,406 @@
+/*  test_codec.c: msgpack bodies round-trip exactly, and garbage is rejected with an error
+ *  (never a crash): truncated buffers at every length, random bytes, wrong types, a newer
+ *  schema version, trailing bytes. Also the AXP/1 framing over a real ZeroMQ pair. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec.h"
+#include "proto.h"
+
+static char *s_authors[] = {"Yukun Zhang", "Si Dong", "Xu Wang"};
+static char *s_cats[] = {"cs.IR", "cs.LG"};
+
+static ax_paper_t s_paper(void)
+{
+    ax_paper_t p = {.id = "2602.09386", .version = 3,
+                    .title = "SMES: Towards Scalable Multi-Task Recommendation via $\\alpha$-Sparsity 快手",
+                    .authors = s_authors, .n_authors = 3, .abstract = "Industrial recommender systems ...",
+                    .categories = s_cats, .n_categories = 2, .submitted = 1770724560, .updated = 1770900000,
+                    .comments = "10 pages", .journal_ref = NULL, .doi = "10.1145/xyz"};
+    return p;
+}
+
+static char *s_aliases[] = {"recommender"};
+static char *s_excl[] = {"survey"};
+
+static ax_profile_t s_profile(void)
+{
+    static ax_keyword_t kw[] = {{.term = "recommendation", .aliases = s_aliases, .n_aliases = 1},
+                                {.term = "kuaishou", .company = "快手"}};
+    ax_profile_t p = {.name = "recsys", .title = "ArXiv cs.IR 每日论文摘要", .language = "zh",
+                      .interest = "推荐系统", .categories = s_cats, .n_categories = 1, .keywords = kw,
+                      .n_keywords = 2, .exclude = s_excl, .n_exclude = 1, .min_hits = 1, .top_n = 20};
+    return p;
+}
+
+static void s_assert_paper_eq(const ax_paper_t *a, const ax_paper_t *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_int_equal(a->version, b->version);
+    assert_string_equal(a->title, b->title);
+    assert_int_equal(a->n_authors, b->n_authors);
+    for (size_t i = 0; i < a->n_authors; i++)
+        assert_string_equal(a->authors[i], b->authors[i]);
+    assert_string_equal(a->abstract, b->abstract);
+    assert_int_equal(a->n_categories, b->n_categories);
+    assert_string_equal(a->categories[0], b->categories[0]);
+    assert_int_equal(a->submitted, b->submitted);
+    assert_int_equal(a->updated, b->updated);
+    assert_string_equal(a->comments, b->comments);
+    assert_null(b->journal_ref);
+    assert_string_equal(a->doi, b->doi);
+}
+
+static void s_make_job(msgpack_sbuffer *body, const ax_paper_t *papers, size_t n)
+{
+    ax_profile_t prof = s_profile();
+    msgpack_sbuffer profs, paps;
+    msgpack_sbuffer_init(&profs);
+    msgpack_sbuffer_init(&paps);
+    ax_pack_profiles(&profs, &prof, 1);
+    ax_pack_papers(&paps, papers, n);
+    msgpack_sbuffer_init(body);
+    ax_job_encode(body, "20261124-010203-abcd", 42, 2, 60000, &profs, &paps);
+    msgpack_sbuffer_destroy(&profs);
+    msgpack_sbuffer_destroy(&paps);
+}
+
+static void test_job_round_trip(void **state)
+{
+    (void) state;
+    ax_paper_t papers[2] = {s_paper(), s_paper()};
+    papers[1].id = "hep-th/9901001";
+    papers[1].version = 1;
+    msgpack_sbuffer body;
+    s_make_job(&body, papers, 2);
+    ax_job_t job;
+    char *err = NULL;
+    assert_int_equal(ax_job_decode(body.data, body.size, &job, &err), 0);
+    assert_null(err);
+    assert_string_equal(job.run, "20261124-010203-abcd");
+    assert_int_equal(job.job, 42);
+    assert_int_equal(job.attempt, 2);
+    assert_int_equal(job.lease_ms, 60000);
+    assert_int_equal(job.n_papers, 2);
+    s_assert_paper_eq(&papers[0], &job.papers[0]);
+    assert_string_equal(job.papers[1].id, "hep-th/9901001");
+    assert_int_equal(job.n_profiles, 1);
+    ax_profile_t *p = &job.profiles[0];
+    assert_string_equal(p->name, "recsys");
+    assert_string_equal(p->title, "ArXiv cs.IR 每日论文摘要");
+    assert_int_equal(p->n_keywords, 2);
+    assert_string_equal(p->keywords[0].aliases[0], "recommender");
+    assert_null(p->keywords[0].company);
+    assert_string_equal(p->keywords[1].company, "快手");
+    assert_string_equal(p->exclude[0], "survey");
+    assert_int_equal(p->min_hits, 1);
+    assert_int_equal(p->top_n, 20);
+    ax_job_clear(&job);
+    msgpack_sbuffer_destroy(&body);
+}
+
+static void s_make_result(msgpack_sbuffer *body)
+{
+    static char *profiles[] = {"recsys", "agents"};
+    static char *hits[] = {"kuaishou", "recommendation"};
+    ax_verdict_t v[4] = {
+        {.state = AX_STATE_MATCHED, .hits = hits, .n_hits = 2, .company = "快手"},
+        {.state = AX_STATE_BELOW_THRESHOLD, .reason = "hits 0 < min_hits 1"},
+        {.state = AX_STATE_EXCLUDED, .reason = "exclude: survey", .hits = hits, .n_hits = 1},
+        {.state = AX_STATE_ENRICHED, .llm = {.score = 4, .summary = "摘要", .title_translated = "标题"}},
+    };
+    ax_item_t items[2] = {{.paper = s_paper(), .verdicts = &v[0]}, {.paper = s_paper(), .verdicts = &v[2]}};
+    items[1].paper.id = "2602.00001";
+    ax_result_t r = {.run = "R1", .job = 7, .attempt = 1, .worker = "w1", .profiles = profiles,
+                     .n_profiles = 2, .items = items, .n_items = 2};
+    msgpack_sbuffer_init(body);
+    ax_result_encode(body, &r);
+}
+
+static void test_result_round_trip(void **state)
+{
+    (void) state;
+    msgpack_sbuffer body;
+    s_make_result(&body);
+    ax_result_t r;
+    char *err = NULL;
+    assert_int_equal(ax_result_decode(body.data, body.size, &r, &err), 0);
+    assert_int_equal(r.n_items, 2);
+    assert_int_equal(r.n_profiles, 2);
+    ax_verdict_t *v = r.items[0].verdicts;
+    assert_int_equal(v[0].state, AX_STATE_MATCHED);
+    assert_string_equal(v[0].profile, "recsys");
+    assert_int_equal(v[0].n_hits, 2);
+    assert_string_equal(v[0].hits[1], "recommendation");
+    assert_string_equal(v[0].company, "快手");
+    assert_int_equal(v[1].state, AX_STATE_BELOW_THRESHOLD);
+    assert_string_equal(v[1].reason, "hits 0 < min_hits 1");
+    assert_string_equal(v[1].profile, "agents");
+    /* Item 0 has a kept verdict: the full paper travels. */
+    s_paper();
+    assert_non_null(r.items[0].paper.title);
+    /* Item 1 too (enriched for profile 2), with its LLM fields. */
+    v = r.items[1].verdicts;
+    assert_int_equal(v[0].state, AX_STATE_EXCLUDED);
+    assert_int_equal(v[1].state, AX_STATE_ENRICHED);
+    assert_int_equal(v[1].llm.score, 4);
+    assert_string_equal(v[1].llm.title_translated, "标题");
+    ax_result_clear(&r);
+    msgpack_sbuffer_destroy(&body);
+}
+
+static void test_minimal_paper_when_nothing_kept(void **state)
+{
+    (void) state;
+    static char *profiles[] = {"recsys"};
+    ax_verdict_t v = {.state = AX_STATE_BELOW_THRESHOLD, .reason = "hits 0 < min_hits 1"};
+    ax_item_t item = {.paper = s_paper(), .verdicts = &v};
+    ax_result_t r = {.run = "R", .job = 1, .profiles = profiles, .n_profiles = 1, .items = &item, .n_items = 1};
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init(&body);
+    ax_result_encode(&body, &r);
+    ax_result_t back;
+    char *err = NULL;
+    assert_int_equal(ax_result_decode(body.data, body.size, &back, &err), 0);
+    assert_string_equal(back.items[0].paper.id, "2602.09386");
+    assert_int_equal(back.items[0].paper.submitted, 1770724560);
+    assert_null(back.items[0].paper.title);     /* not sent: nobody keeps it */
+    ax_result_clear(&back);
+    msgpack_sbuffer_destroy(&body);
+}
+
+static void test_entry_and_runspec_round_trip(void **state)
+{
+    (void) state;
+    ax_paper_t p = s_paper();
+    static char *hits[] = {"recommendation"};
+    ax_verdict_t v = {.profile = "recsys", .state = AX_STATE_MATCHED, .hits = hits, .n_hits = 1};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    ax_entry_encode(&sb, &p, &v);
+    ax_entry_t e;
+    char *err = NULL;
+    assert_int_equal(ax_entry_decode(sb.data, sb.size, &e, &err), 0);
+    s_assert_paper_eq(&p, &e.paper);
+    assert_string_equal(e.verdict.profile, "recsys");
+    assert_string_equal(e.verdict.hits[0], "recommendation");
+    ax_entry_clear(&e);
+    msgpack_sbuffer_destroy(&sb);
+
+    ax_profile_t prof = s_profile();
+    ax_runspec_t spec = {.source = "snapshot:/data/x.jsonl", .categories = s_cats, .n_categories = 2,
+                         .from = "2026-06-01", .to = NULL, .job_size = 64, .group_by = "month",
+                         .profiles = &prof, .n_profiles = 1};
+    msgpack_sbuffer_init(&sb);
+    ax_runspec_encode(&sb, &spec);
+    ax_runspec_t back;
+    assert_int_equal(ax_runspec_decode(sb.data, sb.size, &back, &err), 0);
+    assert_string_equal(back.source, "snapshot:/data/x.jsonl");
+    assert_int_equal(back.n_categories, 2);
+    assert_string_equal(back.from, "2026-06-01");
+    assert_null(back.to);
+    assert_int_equal(back.job_size, 64);
+    assert_string_equal(back.group_by, "month");
+    assert_string_equal(back.profiles[0].keywords[1].term, "kuaishou");
+    ax_runspec_clear(&back);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/*  Every strict prefix of a valid body is truncated: each must fail cleanly. */
+static void test_truncated_bodies_rejected(void **state)
+{
+    (void) state;
+    ax_paper_t papers[1] = {s_paper()};
+    msgpack_sbuffer job, res;
+    s_make_job(&job, papers, 1);
+    s_make_result(&res);
+    for (size_t len = 0; len < job.size; len++) {
+        ax_job_t j;
+        char *err = NULL;
+        assert_int_equal(ax_job_decode(job.data, len, &j, &err), -1);
+        assert_non_null(err);
+        free(err);
+    }
+    for (size_t len = 0; len < res.size; len++) {
+        ax_result_t r;
+        char *err = NULL;
+        assert_int_equal(ax_result_decode(res.data, len, &r, &err), -1);
+        assert_non_null(err);
+        free(err);
+    }
+    msgpack_sbuffer_destroy(&job);
+    msgpack_sbuffer_destroy(&res);
+}
+
+static void test_garbage_rejected(void **state)
+{
+    (void) state;
+    char *err = NULL;
+    ax_job_t j;
+    ax_result_t r;
+    /* Random bytes, many seeds. */
+    srand(7);
+    for (int round = 0; round < 2000; round++) {
+        unsigned char buf[256];
+        size_t len = (size_t) (rand() % (int) sizeof buf);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (unsigned char) rand();
+        if (ax_job_decode((char *) buf, len, &j, &err) == 0)
+            ax_job_clear(&j);
+        free(err);
+        err = NULL;
+        if (ax_result_decode((char *) buf, len, &r, &err) == 0)
+            ax_result_clear(&r);
+        free(err);
+        err = NULL;
+    }
+    /* A few bytes declaring 2^32 elements must not make the decoder allocate 64 GiB. */
+    const char huge[] = "\xdd\xff\xff\xff\xff\x01";
+    assert_int_equal(ax_job_decode(huge, sizeof huge - 1, &j, &err), -1);
+    assert_non_null(strstr(err, "malformed"));
+    free(err);
+    err = NULL;
+    /* Flipped bytes of a valid job never crash and never yield a half-filled struct. */
+    ax_paper_t papers[1] = {s_paper()};
+    msgpack_sbuffer job;
+    s_make_job(&job, papers, 1);
+    for (size_t i = 0; i < job.size; i++) {
+        char saved = job.data[i];
+        job.data[i] = (char) (saved ^ 0x5c);
+        if (ax_job_decode(job.data, job.size, &j, &err) == 0) {
+            assert_non_null(j.run);
+            ax_job_clear(&j);
+        } else
+            assert_non_null(err);
+        free(err);
+        err = NULL;
+        job.data[i] = saved;
+    }
+    /* Trailing bytes are garbage. */
+    msgpack_sbuffer_write(&job, "xx", 2);
+    assert_int_equal(ax_job_decode(job.data, job.size, &j, &err), -1);
+    assert_non_null(strstr(err, "trailing"));
+    free(err);
+    msgpack_sbuffer_destroy(&job);
+}
+
+static void test_wrong_types_and_version(void **state)
+{
+    (void) state;
+    char *err = NULL;
+    ax_ctl_t c;
+    /* {"v": 2, "run": "R"}: newer schema than ours. */
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "v", 1);
+    msgpack_pack_uint32(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "run", 3);
+    msgpack_pack_str_with_body(&pk, "R", 1);
+    assert_int_equal(ax_ctl_decode(sb.data, sb.size, &c, &err), -1);
+    assert_non_null(strstr(err, "version"));
+    free(err);
+    err = NULL;
+    /* {"v": 1, "job": "seven"}: a string where a number belongs. */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "v", 1);
+    msgpack_pack_uint32(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "job", 3);
+    msgpack_pack_str_with_body(&pk, "seven", 5);
+    assert_int_equal(ax_ctl_decode(sb.data, sb.size, &c, &err), -1);
+    assert_non_null(strstr(err, "job"));
+    free(err);
+    err = NULL;
+    /* An array instead of a map. */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_array(&pk, 0);
+    assert_int_equal(ax_ctl_decode(sb.data, sb.size, &c, &err), -1);
+    free(err);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/*  Framing over a real ZeroMQ ROUTER/DEALER pair: good messages arrive whole with the
+ *  peer identity; bad signature, bad command, too many frames are dropped with a reason. */
+static void test_proto_frames(void **state)
+{
+    (void) state;
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_bind(router, "inproc://t"), 0);
+    assert_int_equal(zmq_connect(dealer, "inproc://t"), 0);
+    ax_msg_t msg;
+    char *err = NULL;
+
+    assert_int_equal(ax_proto_send(dealer, NULL, 0, "READY", "body", 4), 0);
+    zmq_pollitem_t it = {router, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&it, 1, 2000), 1);
+    assert_int_equal(ax_proto_recv(router, 1, &msg, &err), 1);
+    assert_string_equal(msg.command, "READY");
+    size_t len;
+    const char *body = ax_msg_body(&msg, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(body, "body", 4);
+    assert_true(msg.identity_len > 0);
+    /* Reply routed back by identity. */
+    assert_int_equal(ax_proto_send(router, msg.identity, msg.identity_len, "HEARTBEAT", NULL, 0), 0);
+    ax_msg_close(&msg);
+    zmq_pollitem_t dt = {dealer, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&dt, 1, 2000), 1);
+    assert_int_equal(ax_proto_recv(dealer, 0, &msg, &err), 1);
+    assert_string_equal(msg.command, "HEARTBEAT");
+    assert_int_equal(msg.has_body, 0);
+
+    /* Garbage: wrong signature, lower-case command, four frames. */
+    zmq_send(dealer, "HTTP", 4, ZMQ_SNDMORE);
+    zmq_send(dealer, "GET", 3, 0);
+    zmq_send(dealer, "AXP1", 4, ZMQ_SNDMORE);
+    zmq_send(dealer, "ready", 5, 0);
+    zmq_send(dealer, "AXP1", 4, ZMQ_SNDMORE);
+    zmq_send(dealer, "DONE", 4, ZMQ_SNDMORE);
+    zmq_send(dealer, "a", 1, ZMQ_SNDMORE);
+    zmq_send(dealer, "b", 1, 0);
+    ax_proto_send(dealer, NULL, 0, "BYE", NULL, 0);
+    const char *expect[] = {"signature", "command", "too many"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(zmq_poll(&it, 1, 2000), 1);
+        assert_int_equal(ax_proto_recv(router, 1, &msg, &err), -1);
+        assert_non_null(strstr(err, expect[i]));
+        free(err);
+        err = NULL;
+    }
+    /* The stream is still in step: the next good message arrives. */
+    assert_int_equal(zmq_poll(&it, 1, 2000), 1);
+    assert_int_equal(ax_proto_recv(router, 1, &msg, &err), 1);
+    assert_string_equal(msg.command, "BYE");
+    ax_msg_close(&msg);
+    zmq_close(router);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_job_round_trip),
+        cmocka_unit_test(test_result_round_trip),
+        cmocka_unit_test(test_minimal_paper_when_nothing_kept),
+        cmocka_unit_test(test_entry_and_runspec_round_trip),
+        cmocka_unit_test(test_truncated_bodies_rejected),
+        cmocka_unit_test(test_garbage_rejected),
+        cmocka_unit_test(test_wrong_types_and_version),
+        cmocka_unit_test(test_proto_frames),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

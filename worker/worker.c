@@ -1,0 +1,412 @@
+/*  worker.c: jobs in, verdicts out (see worker.h).
+ *
+ *  One loop polls the broker and collector DEALERs. A JOB is judged at once (keyword
+ *  matching is microseconds per paper) and its RESULT kept in `held` until the collector
+ *  ACKs it; only then is DONE sent and one credit granted back. Timers re-send RESULTs
+ *  without ACK, extend leases of held jobs (WORKING), send heartbeats and detect a silent
+ *  broker.
+ */
+#define _GNU_SOURCE
+#include "worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "codec.h"
+#include "daemon.h"
+#include "log.h"
+#include "match.h"
+#include "proto.h"
+#include "text.h"
+
+/*  A job between its RESULT and the collector's ACK. */
+typedef struct {
+    char *run;
+    uint64_t job;
+    msgpack_sbuffer result;
+    int64_t sent_ms, working_ms;
+    uint32_t lease_ms;
+} s_held_t;
+
+struct ax_worker {
+    void *zmq;
+    void *broker, *collector;
+    char *broker_ep, *collector_ep, *name;
+    uint32_t capacity;
+    uint32_t granted;               /* credit the broker still holds from us */
+    s_held_t held[AX_WORKER_CAPACITY * 2];
+    size_t n_held;
+    char *matcher_run;              /* run the cached matcher was built for */
+    ax_matcher_t *matcher;
+    int heartbeat_ms, liveness;
+    int64_t broker_seen_ms, broker_sent_ms, collector_sent_ms, reconnect_at_ms;
+    int reconnect_delay_ms;
+    uint64_t jobs_done, papers_done;
+};
+
+static void *s_connect(ax_worker_t *self, const char *endpoint)
+{
+    void *s = zmq_socket(self->zmq, ZMQ_DEALER);
+    int linger = 0;
+    if (!s)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, endpoint) < 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int s_send_ctl(void *socket, const char *cmd, const ax_ctl_t *ctl)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    ax_ctl_encode(&sb, ctl);
+    int rc = ax_proto_send(socket, NULL, 0, cmd, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static int s_to_broker(ax_worker_t *self, const char *cmd, const ax_ctl_t *ctl)
+{
+    int rc = ctl ? s_send_ctl(self->broker, cmd, ctl) : ax_proto_send(self->broker, NULL, 0, cmd, NULL, 0);
+    if (rc < 0)
+        ax_log_warn("send to broker failed|cmd=%s error=\"%s\"", cmd, zmq_strerror(errno));
+    self->broker_sent_ms = ax_mono_ms();
+    return rc;
+}
+
+/*  Grants the broker all the credit we have free: capacity minus jobs held and credit
+ *  it already has. */
+static void s_ready(ax_worker_t *self)
+{
+    uint32_t used = (uint32_t) self->n_held + self->granted;
+    if (used >= self->capacity)
+        return;
+    ax_ctl_t ctl = {.worker = self->name, .credit = self->capacity - used};
+    if (s_to_broker(self, "READY", &ctl) == 0)
+        self->granted += ctl.credit;
+}
+
+static int s_matcher_for(ax_worker_t *self, const ax_job_t *job, char **err)
+{
+    if (self->matcher && self->matcher_run && strcmp(self->matcher_run, job->run) == 0)
+        return 0;
+    ax_matcher_destroy(&self->matcher);
+    free(self->matcher_run);
+    self->matcher_run = NULL;
+    self->matcher = ax_matcher_new(job->profiles, job->n_profiles, err);
+    if (!self->matcher)
+        return -1;
+    self->matcher_run = strdup(job->run);
+    return self->matcher_run ? 0 : -1;
+}
+
+/*  Judges every paper of the job into a RESULT body. -1 with *err. */
+static int s_judge(ax_worker_t *self, ax_job_t *job, msgpack_sbuffer *out, char **err)
+{
+    if (s_matcher_for(self, job, err) < 0)
+        return -1;
+    size_t np = job->n_profiles;
+    char *names[np + 1];
+    for (size_t p = 0; p < np; p++)
+        names[p] = job->profiles[p].name;
+    ax_result_t res = {.run = job->run, .job = job->job, .attempt = job->attempt,
+                       .worker = self->name, .profiles = names, .n_profiles = np};
+    res.items = calloc(job->n_papers + 1, sizeof *res.items);
+    ax_verdict_t *verdicts = calloc(job->n_papers * np + 1, sizeof *verdicts);
+    int rc = -1;
+    if (!res.items || !verdicts)
+        goto done;
+    for (size_t i = 0; i < job->n_papers; i++) {
+        res.items[i].paper = job->papers[i];        /* borrowed: the job still owns it */
+        res.items[i].verdicts = &verdicts[i * np];
+        res.n_items = i + 1;
+        if (ax_matcher_judge(self->matcher, &job->papers[i], res.items[i].verdicts) < 0)
+            goto done;
+    }
+    ax_result_encode(out, &res);
+    rc = 0;
+done:
+    if (rc < 0 && !*err)
+        *err = strdup("out of memory");
+    for (size_t i = 0; verdicts && i < job->n_papers * np; i++)
+        ax_verdict_clear(&verdicts[i]);
+    free(verdicts);
+    free(res.items);
+    return rc;
+}
+
+static void s_on_job(ax_worker_t *self, const char *body, size_t len)
+{
+    ax_job_t job;
+    char *err = NULL;
+    if (self->granted > 0)
+        self->granted--;
+    if (ax_job_decode(body, len, &job, &err) < 0) {
+        /* We cannot even name the job: log it; its lease expires at the broker. */
+        ax_log_warn("bad JOB dropped|error=\"%s\"", err ? err : "?");
+        free(err);
+        s_ready(self);
+        return;
+    }
+    if (self->n_held >= sizeof self->held / sizeof *self->held) {
+        ax_ctl_t ctl = {.run = job.run, .job = job.job, .reason = "worker over capacity", .credit = 0};
+        s_to_broker(self, "FAIL", &ctl);
+        ax_job_clear(&job);
+        return;
+    }
+    s_held_t *h = &self->held[self->n_held];
+    msgpack_sbuffer_init(&h->result);
+    if (s_judge(self, &job, &h->result, &err) < 0) {
+        ax_ctl_t ctl = {.run = job.run, .job = job.job, .reason = err, .credit = 1};
+        ax_log_warn("job failed|run=%s job=%" PRIu64 " error=\"%s\"", job.run, job.job, err ? err : "?");
+        s_to_broker(self, "FAIL", &ctl);
+        msgpack_sbuffer_destroy(&h->result);
+        free(err);
+        ax_job_clear(&job);
+        return;
+    }
+    h->run = job.run;
+    job.run = NULL;
+    h->job = job.job;
+    h->lease_ms = job.lease_ms ? job.lease_ms : AX_BROKER_LEASE_MS;
+    h->sent_ms = h->working_ms = ax_mono_ms();
+    self->n_held++;
+    self->papers_done += job.n_papers;
+    if (ax_proto_send(self->collector, NULL, 0, "RESULT", h->result.data, h->result.size) < 0)
+        ax_log_warn("send to collector failed, will retry|job=%" PRIu64 " error=\"%s\"", h->job,
+                    zmq_strerror(errno));
+    self->collector_sent_ms = ax_mono_ms();
+    ax_job_clear(&job);
+}
+
+static void s_on_ack(ax_worker_t *self, const char *body, size_t len)
+{
+    ax_ctl_t ack;
+    char *err = NULL;
+    if (ax_ctl_decode(body, len, &ack, &err) < 0 || !ack.run) {
+        ax_log_warn("bad ACK dropped|error=\"%s\"", err ? err : "no run");
+        free(err);
+        ax_ctl_clear(&ack);
+        return;
+    }
+    for (size_t i = 0; i < self->n_held; i++) {
+        s_held_t *h = &self->held[i];
+        if (h->job != ack.job || strcmp(h->run, ack.run) != 0)
+            continue;
+        ax_ctl_t done = {.run = h->run, .job = h->job, .credit = 1};
+        if (s_to_broker(self, "DONE", &done) == 0)
+            self->granted++;
+        self->jobs_done++;
+        free(h->run);
+        msgpack_sbuffer_destroy(&h->result);
+        self->held[i] = self->held[--self->n_held];
+        break;
+    }
+    ax_ctl_clear(&ack);
+}
+
+/*  New broker connection (new identity): after a broker restart or silence. */
+static int s_reconnect_broker(ax_worker_t *self)
+{
+    if (self->broker)
+        zmq_close(self->broker);
+    self->broker = s_connect(self, self->broker_ep);
+    if (!self->broker)
+        return -1;
+    self->granted = 0;
+    self->broker_seen_ms = ax_mono_ms();
+    s_ready(self);
+    return 0;
+}
+
+static void s_on_broker(ax_worker_t *self)
+{
+    for (int n = 0; n < 64; n++) {
+        ax_msg_t msg;
+        char *err = NULL;
+        int rc = ax_proto_recv(self->broker, 0, &msg, &err);
+        if (rc == 0)
+            return;
+        self->broker_seen_ms = ax_mono_ms();
+        self->reconnect_delay_ms = 1000;
+        if (rc < 0) {
+            ax_log_warn("garbage from broker dropped|error=\"%s\"", err ? err : "?");
+            free(err);
+            continue;
+        }
+        size_t len;
+        const char *body = ax_msg_body(&msg, &len);
+        if (strcmp(msg.command, "JOB") == 0)
+            s_on_job(self, body, len);
+        else if (strcmp(msg.command, "RESET") == 0) {
+            ax_log_info("broker does not know us: announcing again");
+            self->granted = 0;
+            s_ready(self);
+        } else if (strcmp(msg.command, "HEARTBEAT") != 0)
+            ax_log_warn("unknown command from broker dropped|cmd=%s", msg.command);
+        ax_msg_close(&msg);
+    }
+}
+
+static void s_on_collector(ax_worker_t *self)
+{
+    for (int n = 0; n < 64; n++) {
+        ax_msg_t msg;
+        char *err = NULL;
+        int rc = ax_proto_recv(self->collector, 0, &msg, &err);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            ax_log_warn("garbage from collector dropped|error=\"%s\"", err ? err : "?");
+            free(err);
+            continue;
+        }
+        size_t len;
+        const char *body = ax_msg_body(&msg, &len);
+        if (strcmp(msg.command, "ACK") == 0)
+            s_on_ack(self, body, len);
+        else if (strcmp(msg.command, "HEARTBEAT") != 0)
+            ax_log_warn("unknown command from collector dropped|cmd=%s", msg.command);
+        ax_msg_close(&msg);
+    }
+}
+
+static void s_timers(ax_worker_t *self)
+{
+    int64_t now = ax_mono_ms();
+    for (size_t i = 0; i < self->n_held; i++) {
+        s_held_t *h = &self->held[i];
+        if (now - h->sent_ms >= AX_RESULT_TIMEOUT_MS) {
+            ax_log_warn("no ACK, re-sending result|run=%s job=%" PRIu64, h->run, h->job);
+            ax_proto_send(self->collector, NULL, 0, "RESULT", h->result.data, h->result.size);
+            h->sent_ms = now;
+            self->collector_sent_ms = now;
+        }
+        if (now - h->working_ms >= h->lease_ms / 3) {
+            ax_ctl_t ctl = {.run = h->run, .job = h->job};
+            s_to_broker(self, "WORKING", &ctl);
+            h->working_ms = now;
+        }
+    }
+    if (now - self->broker_seen_ms > (int64_t) self->heartbeat_ms * self->liveness &&
+        now >= self->reconnect_at_ms) {
+        ax_log_warn("broker silent, reconnecting|endpoint=%s", self->broker_ep);
+        s_reconnect_broker(self);
+        self->reconnect_at_ms = now + self->reconnect_delay_ms;
+        if (self->reconnect_delay_ms < 32000)
+            self->reconnect_delay_ms *= 2;
+    }
+    if (now - self->broker_sent_ms >= self->heartbeat_ms)
+        s_to_broker(self, "HEARTBEAT", NULL);
+    if (now - self->collector_sent_ms >= self->heartbeat_ms) {
+        ax_proto_send(self->collector, NULL, 0, "HEARTBEAT", NULL, 0);
+        self->collector_sent_ms = now;
+    }
+}
+
+int ax_worker_run(ax_worker_t *self)
+{
+    int64_t stop_deadline = 0;
+    s_ready(self);
+    for (;;) {
+        if (ax_stop_requested && !stop_deadline) {
+            stop_deadline = ax_mono_ms() + 5000;
+            ax_log_info("stopping: delivering held results|held=%zu", self->n_held);
+        }
+        if (stop_deadline && (self->n_held == 0 || ax_mono_ms() > stop_deadline))
+            break;
+        zmq_pollitem_t items[] = {{self->broker, 0, ZMQ_POLLIN, 0}, {self->collector, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, 100) < 0 && errno != EINTR) {
+            ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
+            return -1;
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            s_on_collector(self);
+        if ((items[0].revents & ZMQ_POLLIN) && !stop_deadline)
+            s_on_broker(self);
+        s_timers(self);
+    }
+    s_to_broker(self, "BYE", NULL);
+    ax_log_info("worker stopped|jobs=%" PRIu64 " papers=%" PRIu64 " undelivered=%zu", self->jobs_done,
+                self->papers_done, self->n_held);
+    return 0;
+}
+
+ax_worker_t *ax_worker_new(const ax_config_t *cfg, const char *name, char **err)
+{
+    ax_worker_t *self = calloc(1, sizeof *self);
+    *err = NULL;
+    if (!self)
+        return NULL;
+    const char *hb = getenv("AX_HEARTBEAT_MS"), *lv = getenv("AX_LIVENESS");
+    self->heartbeat_ms = hb && atoi(hb) > 0 ? atoi(hb) : AX_HEARTBEAT_MS;
+    self->liveness = lv && atoi(lv) > 0 ? atoi(lv) : AX_LIVENESS;
+    self->capacity = AX_WORKER_CAPACITY;
+    self->reconnect_delay_ms = 1000;
+    if (name)
+        self->name = strdup(name);
+    else {
+        char host[128] = "worker";
+        gethostname(host, sizeof host - 1);
+        if (asprintf(&self->name, "%s:%d", host, (int) getpid()) < 0)
+            self->name = NULL;
+    }
+    self->broker_ep = strdup(cfg->worker.broker);
+    self->collector_ep = strdup(cfg->worker.collector);
+    self->zmq = zmq_ctx_new();
+    if (!self->name || !self->broker_ep || !self->collector_ep || !self->zmq)
+        goto fail;
+    self->collector = s_connect(self, self->collector_ep);
+    if (!self->collector) {
+        if (asprintf(err, "worker.collector: cannot connect %s: %s", self->collector_ep, zmq_strerror(errno)) < 0)
+            *err = NULL;
+        goto fail;
+    }
+    self->broker = s_connect(self, self->broker_ep);
+    if (!self->broker) {
+        if (asprintf(err, "worker.broker: cannot connect %s: %s", self->broker_ep, zmq_strerror(errno)) < 0)
+            *err = NULL;
+        goto fail;
+    }
+    self->broker_seen_ms = ax_mono_ms();
+    ax_log_info("worker ready|name=%s broker=%s collector=%s capacity=%u", self->name, self->broker_ep,
+                self->collector_ep, self->capacity);
+    return self;
+fail:
+    if (!*err)
+        *err = strdup("out of memory");
+    ax_worker_destroy(&self);
+    return NULL;
+}
+
+void ax_worker_destroy(ax_worker_t **self_p)
+{
+    ax_worker_t *self = self_p ? *self_p : NULL;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->n_held; i++) {
+        free(self->held[i].run);
+        msgpack_sbuffer_destroy(&self->held[i].result);
+    }
+    ax_matcher_destroy(&self->matcher);
+    free(self->matcher_run);
+    if (self->broker)
+        zmq_close(self->broker);
+    if (self->collector)
+        zmq_close(self->collector);
+    if (self->zmq)
+        zmq_ctx_term(self->zmq);
+    free(self->broker_ep);
+    free(self->collector_ep);
+    free(self->name);
+    free(self);
+    *self_p = NULL;
+}

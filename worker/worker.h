@@ -1,0 +1,29 @@
+/*  worker.h: a stateless worker.
+ *
+ *  It asks the broker for jobs (READY with credit), judges every paper of a job for
+ *  every profile of its run (match.h), sends the verdicts to the collector as one RESULT
+ *  and, once the collector ACKed that the RESULT is stored, reports DONE to the broker.
+ *  A job is in the worker's hands from JOB to ACK; the credit it grants never lets the
+ *  broker give it more jobs than its capacity. Losing the broker (no heartbeat) makes it
+ *  reconnect and re-announce; a RESULT without ACK is re-sent. Protocol: docs/protocol.md.
+ */
+#ifndef AX_WORKER_H
+#define AX_WORKER_H
+
+#include "config.h"
+
+#define AX_WORKER_CAPACITY 4            /* jobs held at once (JOB .. ACK) */
+#define AX_RESULT_TIMEOUT_MS 10000      /* re-send a RESULT not ACKed within this */
+
+typedef struct ax_worker ax_worker_t;
+
+/*  Connects to the broker and the collector (worker.broker, worker.collector). NULL
+ *  with *err. name identifies the worker in logs (NULL: host:pid). */
+ax_worker_t *ax_worker_new(const ax_config_t *cfg, const char *name, char **err);
+void ax_worker_destroy(ax_worker_t **self_p);
+
+/*  Works until ax_stop_requested; then delivers what it holds (up to 5 s), says BYE and
+ *  returns 0. -1 on a fatal error. */
+int ax_worker_run(ax_worker_t *self);
+
+#endif
