@@ -45,7 +45,9 @@ void ax_snapshot_destroy(ax_snapshot_t **self_p);
  *  (ax_snapshot_error says which). A malformed line (bad JSON, invalid UTF-8, missing or
  *  bad id, missing title) is counted in stats.malformed, logged as
  *  `snapshot: malformed line skipped|file=... line=N reason="..."` and skipped.
- *  Blank lines are skipped silently. */
+ *  Blank lines are skipped silently. With a filter, a line whose raw categories or v1
+ *  date already put it outside is dropped unparsed: counted as filtered even if the rest
+ *  of it is malformed. */
 int ax_snapshot_next(ax_snapshot_t *self, ax_paper_t *out);
 
 /*  Position of the next line to read: its byte offset and its line number (1-based; a

@@ -9,7 +9,8 @@ month and the 2026-07-01 day; the day is read last so its record wins), metadata
 Dates are ESTIMATED (see SOURCES.md): arXiv gives new-style ids YYMM.NNNNN in submission
 order within a month, so v1's creation time is taken as
     month_start + (NNNNN / max NNNNN seen for YYMM in the input) * month_length
-clamped to the month. Stdlib only.
+clamped to the month (a month with fewer than 100 ids uses the largest NNNNN of any
+month instead). Stdlib only.
 
 usage: make_sample.py [--day FILE.jsonl] [--month FILE.jsonl.zst] [--out FILE.jsonl]
 """

@@ -10,12 +10,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 N="${1:-1000000}"
 export AX_SOURCE_DIR="$root" AX_BUILD_DIR="$root/build-bench"
 cmake -S "$root" -B "$AX_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$AX_BUILD_DIR" -j"$(nproc)" >/dev/null
+cmake --build "$AX_BUILD_DIR" -j"$(nproc)" --target arxdigest arxdigest-broker arxdigest-worker arxdigest-collector bench_match >/dev/null
 source "$root/tests/integration/lib.sh"
 
 echo "== matcher alone"
-"$AX_BUILD_DIR/bench_match" "$root/../shared/fixtures/dae/2026-07-01.jsonl" 2>/dev/null \
-  || "$AX_BUILD_DIR/bench_match" "$root/deploy/sample/arxiv-cs-2026-06.jsonl"
+"$AX_BUILD_DIR/tests/bench_match" "$root/../shared/fixtures/dae/2026-07-01.jsonl" 2>/dev/null \
+  || "$AX_BUILD_DIR/tests/bench_match" "$root/deploy/sample/arxiv-cs-2026-06.jsonl"
 
 cat >"$T/bench.yaml" <<YAML
 broker: { job_size: 256 }
@@ -39,6 +39,7 @@ profiles:
     min_hits: 2
 YAML
 
+cpu_s() { awk '{printf "%.1f", ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo "?"; }
 rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 # pipeline N: one run of N papers; prints papers/s and peak RSS per process.
@@ -72,6 +73,8 @@ s = t1 - t0
 print(f"pipeline {n} papers ({mb} MB snapshot): {s:.1f} s, {n/s:,.0f} papers/s (target >= 50,000: {n/s/50000:.2f}x)")
 PY
   echo "peak RSS: broker $(rss_mb "$broker_pid") MB, workers $(rss_mb "${wpids[0]}") / $(rss_mb "${wpids[1]}") MB, collector $(rss_mb "$col_pid") MB; redis used_memory ${redis_mb} MB"
+  local redis_pid; redis_pid=$(redis-cli -p "$REDIS_PORT" info server | awk -F: '/^process_id:/ {print $2+0}')
+  echo "cpu seconds: broker $(cpu_s "$broker_pid"), workers $(cpu_s "${wpids[0]}") / $(cpu_s "${wpids[1]}"), collector $(cpu_s "$col_pid"), redis $(cpu_s "$redis_pid")"
   echo "$(rss_mb "$broker_pid")" >"$T/broker-rss-$n"
   for p in "$broker_pid" "$col_pid" "${wpids[@]}"; do kill "$p" 2>/dev/null || true; done
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true

@@ -7,7 +7,6 @@
 source "$(dirname "$0")/lib.sh"
 AX="$BIN/arxdigest"
 SAMPLE_CFG="$AX_SOURCE_DIR/deploy/sample/arxdigest.yaml"
-before=$(pgrep -c -f 'arxdigest-(broker|worker|collector)' || true)
 
 # 1. The main job on the bundled sample, with an unreachable configured Redis.
 (cd "$T" && timeout 120 "$AX" run --config "$SAMPLE_CFG" --workers 2 --output "$T/digests" \
@@ -30,12 +29,12 @@ for name, p in r["profiles"].items():
     assert p["matched"] > 0, name
 PY
 ok "run on the bundled sample: private redis, progress, digest and report"
+# Its daemons and redis-server were started with endpoints in its private folder.
+private=$(sed -n 's/.*(logs in \(.*\))$/\1/p' "$T/run.log")
+[ -n "$private" ] || fail "run did not say where its logs are"
 sleep 0.3
-now=$(pgrep -c -f 'arxdigest-(broker|worker|collector)' || true)
-[ "$now" -le "$before" ] || fail "arxdigest run left daemons running"
-for d in "${TMPDIR:-/tmp}"/arxdigest-*; do
-  [ -e "$d/redis.sock" ] && fail "a private redis socket was left behind in $d"
-done
+pgrep -f "$private" >/dev/null && fail "arxdigest run left processes running: $(pgrep -af "$private")"
+[ -e "$private" ] && fail "arxdigest run left its private folder $private"
 ok "everything it started is stopped"
 
 # 2. A snapshot that does not exist: refused by the broker, clear message, exit 1.

@@ -68,8 +68,10 @@ static char *s_sample_line(int n)
         len = getline(&line, &cap, f);
     fclose(f);
     assert_true(len > 1);
-    line[len - 1] = '\0';
-    return line;
+    char *out = strndup(line, (size_t) len - 1);
+    free(line);
+    assert_non_null(out);
+    return out;
 }
 
 static ax_snapshot_t *s_open(const char *path, const ax_snapshot_filter_t *filter)
@@ -429,6 +431,31 @@ static void test_filter_categories(void **state)
     ax_snapshot_destroy(&s);
 }
 
+/*  The category rule itself: an archive keeps its subjects, a subject only itself. */
+static void test_category_rule(void **state)
+{
+    static struct {
+        char *filter, *category;
+        int keep;
+    } cases[] = {
+        {"cs", "cs.IR", 1},         {"cs", "cs", 1},           {"cs.IR", "cs.IR", 1},
+        {"cs.IR", "cs.CL", 0},      {"cs.IR", "cs", 0},        {"cs", "csx.IR", 0},
+        {"math", "math-ph", 0},     {"math", "math.CO", 1},    {"hep-th", "hep-th", 1},
+        {"hep", "hep-th", 0},       {"cs.IR", "cs.IR.x", 0},   {"cond-mat", "cond-mat.str-el", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ax_snapshot_filter_t f = {&cases[i].filter, 1, 0, 0};
+        if (ax_snapshot_filter_categories(&f, &cases[i].category, 1) != cases[i].keep)
+            fail_msg("filter %s, category %s: want %d", cases[i].filter, cases[i].category,
+                     cases[i].keep);
+    }
+    char *cats[] = {"math.CO", "cs.CG"}, *fl[] = {"hep-th", "cs"};
+    assert_int_equal(ax_snapshot_filter_categories(&(ax_snapshot_filter_t) {fl, 2, 0, 0}, cats, 2), 1);
+    assert_int_equal(ax_snapshot_filter_categories(&(ax_snapshot_filter_t) {fl, 1, 0, 0}, cats, 2), 0);
+    assert_int_equal(ax_snapshot_filter_categories(NULL, cats, 2), 1);
+    assert_int_equal(ax_snapshot_filter_categories(&(ax_snapshot_filter_t) {NULL, 0, 0, 0}, cats, 0), 1);
+}
+
 /*  Date filters on v1's creation time, inclusive at both ends. */
 static void test_filter_dates(void **state)
 {
@@ -516,7 +543,9 @@ static void test_malformed_lines(void **state)
     char *l1 = s_sample_line(1), *l3 = s_sample_line(3), *l4 = s_sample_line(4);
     char *l5 = s_sample_line(5), *l6 = s_sample_line(6);
     char *id = strstr(l4, "\"id\":");
-    memcpy(id, "\"ID\"", 4);                                         /* no "id" key */
+    assert_non_null(id);
+    id[1] = 'I';                                                   /* no "id" key: "ID" */
+    id[2] = 'D';
     char deep[400] = "{\"id\":\"0704.0001\",\"title\":\"x\",\"deep\":";
     for (int i = 0; i < 100; i++)
         strcat(deep, "[");
@@ -821,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_sample_fields),
         cmocka_unit_test(test_oldstyle_id),
         cmocka_unit_test(test_all_fields_match_jansson),
+        cmocka_unit_test(test_category_rule),
         cmocka_unit_test(test_filter_categories),
         cmocka_unit_test(test_filter_dates),
         cmocka_unit_test(test_fold_random),
