@@ -221,6 +221,35 @@ static s_job_t *s_job_take(s_run_t *run, uint64_t id)
     return NULL;
 }
 
+/*  Gives an empty sbuffer room for n bytes, so packing does not grow it by copies. */
+static void s_sbuffer_reserve(msgpack_sbuffer *sb, size_t n)
+{
+    if (sb->alloc >= n)
+        return;
+    char *p = realloc(sb->data, n);
+    if (p) {
+        sb->data = p;
+        sb->alloc = n;
+    }
+}
+
+/*  Upper estimate of the packed size of papers: their text plus per-field overhead. */
+static size_t s_papers_size_hint(const ax_paper_t *papers, size_t n)
+{
+    size_t total = 16;
+    for (size_t i = 0; i < n; i++) {
+        const ax_paper_t *p = &papers[i];
+        total += 160 + strlen(p->id) + (p->title ? strlen(p->title) : 0) +
+                 (p->abstract ? strlen(p->abstract) : 0) + (p->comments ? strlen(p->comments) : 0) +
+                 (p->journal_ref ? strlen(p->journal_ref) : 0) + (p->doi ? strlen(p->doi) : 0);
+        for (size_t a = 0; a < p->n_authors; a++)
+            total += strlen(p->authors[a]) + 5;
+        for (size_t c = 0; c < p->n_categories; c++)
+            total += strlen(p->categories[c]) + 5;
+    }
+    return total;
+}
+
 /*  Records every paper of a job as failed for every profile, so none is lost silently. */
 static int s_job_fail_papers(ax_broker_t *self, s_run_t *run, s_job_t *job)
 {
@@ -344,6 +373,7 @@ static int s_harvest_step(ax_broker_t *self, s_run_t *run)
             job->id = ++run->next_job;
             job->n = n;
             msgpack_sbuffer_init(&job->papers);
+            s_sbuffer_reserve(&job->papers, s_papers_size_hint(run->batch, n));
             ax_pack_papers(&job->papers, run->batch, n);
             for (size_t i = 0; i < n; i++) {
                 job->ids[i] = run->batch[i].id;    /* ownership moves to the job */
@@ -483,10 +513,15 @@ static void s_dispatch(ax_broker_t *self)
         run->inflight[run->n_inflight++] = job;
         msgpack_sbuffer body;
         msgpack_sbuffer_init(&body);
+        s_sbuffer_reserve(&body, job->papers.size + run->profiles.size + 256);
         ax_job_encode(&body, run->id, job->id, job->attempt, (uint32_t) self->t.lease_ms,
                       &run->profiles, &job->papers);
-        s_worker_send(self, &self->workers[w], "JOB", body.data, body.size);
-        msgpack_sbuffer_destroy(&body);
+        s_worker_t *wk = &self->workers[w];
+        size_t size = body.size;
+        if (ax_proto_send_owned(self->jobs, wk->identity, wk->identity_len, "JOB",
+                                msgpack_sbuffer_release(&body), size) < 0)
+            ax_log_warn("send failed|worker=%s cmd=JOB error=\"%s\"", wk->name, zmq_strerror(errno));
+        wk->last_sent_ms = ax_mono_ms();
         self->workers[w].credit--;
     }
 }

@@ -15,6 +15,7 @@ int main(int argc, char **argv)
     if (!cfg)
         return code;
     ax_signals_install();
+    ax_malloc_tune();
     char *err = NULL;
     ax_broker_t *broker = ax_broker_new(cfg, NULL, &err);
     if (!broker) {

@@ -15,6 +15,7 @@ int main(int argc, char **argv)
     if (!cfg)
         return code;
     ax_signals_install();
+    ax_malloc_tune();
     char *err = NULL;
     ax_collector_t *collector = ax_collector_new(cfg, &err);
     if (!collector) {

@@ -66,12 +66,68 @@ static void s_entries_free(s_entries_t *e)
     memset(e, 0, sizeof *e);
 }
 
-/*  Reads every kept entry of a profile. */
-static int s_load_entries(redisContext *c, const char *run, const char *profile, s_entries_t *out,
-                          char **err)
+typedef struct {
+    char period[24];
+    size_t idx;
+} s_keyed_t;
+
+/*  Period key of an entry (group_by was validated by the caller). */
+static void s_period_of(const ax_entry_t *e, const char *group_by, char period[24])
+{
+    if (ax_period_key(e->paper.submitted, group_by, period, 24) < 0)
+        snprintf(period, 24, "unknown");
+}
+
+static int s_cmp_period(const void *a, const void *b)
+{
+    const s_keyed_t *x = a, *y = b;
+    int c = strcmp(x->period, y->period);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*  Orders the entries by period, then by rank within a period, and keeps only the
+ *  top_n of each period: what a digest shows. Called while reading a profile's entries,
+ *  so memory holds top_n per period, not every matched paper of a backfill. */
+static int s_prune(s_entries_t *e, const char *group_by, int top_n)
+{
+    s_keyed_t *keys = calloc(e->n + 1, sizeof *keys);
+    ax_entry_t *out = calloc(e->n + 1, sizeof *out);
+    if (!keys || !out) {
+        free(keys);
+        free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < e->n; i++) {
+        keys[i].idx = i;
+        s_period_of(&e->v[i], group_by, keys[i].period);
+    }
+    qsort(keys, e->n, sizeof *keys, s_cmp_period);
+    size_t o = 0;
+    for (size_t i = 0, j; i < e->n; i = j) {
+        size_t n = 0;
+        for (j = i; j < e->n && strcmp(keys[j].period, keys[i].period) == 0; j++)
+            out[o + n++] = e->v[keys[j].idx];
+        ax_rank_sort(out + o, n);
+        size_t keep = top_n > 0 && (size_t) top_n < n ? (size_t) top_n : n;
+        for (size_t k = keep; k < n; k++)
+            ax_entry_clear(&out[o + k]);
+        o += keep;
+    }
+    free(keys);
+    free(e->v);
+    e->v = out;
+    e->cap = e->n + 1;
+    e->n = o;
+    return 0;
+}
+
+/*  Reads the kept entries of a profile, pruned to what its digests show (s_prune). */
+static int s_load_entries(redisContext *c, const char *run, const ax_profile_t *prof, const char *group_by,
+                          s_entries_t *out, char **err)
 {
     char key[512], suffix[300], cursor[32] = "0";
-    snprintf(suffix, sizeof suffix, ":papers:%s", profile);
+    size_t prune_at = 8192;
+    snprintf(suffix, sizeof suffix, ":papers:%s", prof->name);
     ax_run_key(key, sizeof key, run, suffix);
     do {
         redisReply *r = ax_redis_cmd(c, err, "HSCAN %s %s COUNT 1000", key, cursor);
@@ -99,14 +155,25 @@ static int s_load_entries(redisContext *c, const char *run, const char *profile,
             char *derr = NULL;
             if (ax_entry_decode(kv->element[i + 1]->str, kv->element[i + 1]->len, &out->v[out->n], &derr) < 0) {
                 ax_log_error("stored entry unreadable, skipped|run=%s profile=%s paper=%s error=\"%s\"", run,
-                             profile, kv->element[i]->str, derr ? derr : "?");
+                             prof->name, kv->element[i]->str, derr ? derr : "?");
                 free(derr);
                 continue;
             }
             out->n++;
         }
         freeReplyObject(r);
+        if (out->n >= prune_at) {
+            if (s_prune(out, group_by, prof->top_n) < 0) {
+                *err = strdup("out of memory");
+                return -1;
+            }
+            prune_at = 2 * out->n + 8192;
+        }
     } while (strcmp(cursor, "0") != 0);
+    if (s_prune(out, group_by, prof->top_n) < 0) {
+        *err = strdup("out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -119,73 +186,51 @@ static int s_tz_offset(int64_t t)
     return localtime_r(&tt, &tm) ? (int) tm.tm_gmtoff : 0;
 }
 
-typedef struct {
-    char period[24];
-    size_t idx;
-} s_keyed_t;
-
-static int s_cmp_period(const void *a, const void *b)
-{
-    const s_keyed_t *x = a, *y = b;
-    int c = strcmp(x->period, y->period);
-    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
-/*  Writes one digest per period of a profile; appends the relative paths to digests. */
-static int s_render_profile(const ax_profile_t *prof, s_entries_t *e, const char *group_by,
+/*  Writes one digest per period of a profile from entries s_prune ordered; appends the
+ *  relative paths to digests. */
+static int s_render_profile(const ax_profile_t *prof, const s_entries_t *e, const char *group_by,
                             const char *folder, int64_t generated_at, json_t *digests, char **err)
 {
-    s_keyed_t *keys = calloc(e->n + 1, sizeof *keys);
-    ax_entry_t *bucket = calloc(e->n + 1, sizeof *bucket);
-    int rc = -1;
-    if (!keys || !bucket) {
-        *err = strdup("out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < e->n; i++) {
-        keys[i].idx = i;
-        ax_period_key(e->v[i].paper.submitted, group_by, keys[i].period, sizeof keys[i].period);
-    }
-    qsort(keys, e->n, sizeof *keys, s_cmp_period);
-    /* A run with no kept paper still gets one (empty) digest, so the reader sees "0". */
+    int whole = strcmp(group_by, "run") == 0;
+    /* A profile with no kept paper still gets one (empty) digest, so the reader sees "0". */
     size_t i = 0;
     do {
-        size_t j = i, n = 0;
-        while (j < e->n && strcmp(keys[j].period, keys[i].period) == 0)
-            bucket[n++] = e->v[keys[j++].idx];
-        const char *period = e->n ? keys[i].period : "all";
-        int whole = strcmp(group_by, "run") == 0;
+        char period[24] = "all", next[24];
+        if (e->n)
+            s_period_of(&e->v[i], group_by, period);
+        size_t j = i + (e->n ? 1 : 0);
+        for (; j < e->n; j++) {
+            s_period_of(&e->v[j], group_by, next);
+            if (strcmp(next, period) != 0)
+                break;
+        }
         char dir[4096], path[4200], rel[512];
         int too_long = snprintf(rel, sizeof rel, "%s%s%s/digest.md", prof->name, whole ? "" : "/",
                                 whole ? "" : period) >= (int) sizeof rel;
         too_long |= snprintf(dir, sizeof dir, "%s/%s%s%s", folder, prof->name, whole ? "" : "/",
                              whole ? "" : period) >= (int) sizeof dir;
         too_long |= snprintf(path, sizeof path, "%s/%s", folder, rel) >= (int) sizeof path;
-        ax_rank_sort(bucket, n);
         FILE *f = NULL;
         if (too_long) {
             *err = strdup("output path too long");
-            goto done;
+            return -1;
         }
         if (s_mkdirs(dir) < 0 || !(f = fopen(path, "w"))) {
             if (asprintf(err, "cannot write %s: %s", path, strerror(errno)) < 0)
                 *err = NULL;
-            goto done;
+            return -1;
         }
-        int wrc = ax_render_digest_md(f, prof, whole ? "all" : period, bucket, n, generated_at, s_tz_offset(generated_at));
+        int wrc = ax_render_digest_md(f, prof, whole ? "all" : period, e->v + i, j - i, generated_at,
+                                      s_tz_offset(generated_at));
         if (fclose(f) != 0 || wrc < 0) {
             if (asprintf(err, "cannot write %s", path) < 0)
                 *err = NULL;
-            goto done;
+            return -1;
         }
         json_array_append_new(digests, json_string(rel));
         i = j;
     } while (i < e->n);
-    rc = 0;
-done:
-    free(keys);
-    free(bucket);
-    return rc;
+    return 0;
 }
 
 static const char *s_state_keys[] = {"matched", "enriched", "below_threshold", "excluded", "failed"};
@@ -300,7 +345,7 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
         json_object_set_new(profiles, prof->name, counts);
         json_t *digests = json_array();
         json_object_set_new(counts, "digests", digests);
-        if (s_load_entries(c, run, prof->name, &e, err) < 0 ||
+        if (s_load_entries(c, run, prof, group_by, &e, err) < 0 ||
             s_render_profile(prof, &e, group_by, folder, generated_at, digests, err) < 0) {
             s_entries_free(&e);
             goto done;

@@ -1,6 +1,8 @@
 /*  daemon.c: start-up shared by the broker, worker and collector (see daemon.h). */
 #include "daemon.h"
 
+#include <malloc.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,12 @@ void ax_signals_install(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+void ax_malloc_tune(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
 }
 
 static void s_usage(FILE *out, const char *name, const char *summary)

@@ -13,6 +13,10 @@ extern volatile sig_atomic_t ax_stop_requested;
 
 void ax_signals_install(void);
 
+/*  Keeps large buffers (jobs and results are hundreds of KiB) in the heap instead of a
+ *  fresh mmap and page faults for each one. Called by every daemon at start. */
+void ax_malloc_tune(void);
+
 /*  Parses argv (--config FILE, --set KEY=VALUE ..., --help), loads defaults, the file,
  *  the environment and the --set values, validates. Every problem is printed on stderr
  *  with its key; returns NULL then (and *exit_code = 2), or after --help (*exit_code = 0). */

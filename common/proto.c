@@ -22,6 +22,31 @@ int ax_proto_send(void *socket, const void *identity, size_t identity_len, const
     return 0;
 }
 
+static void s_free_body(void *data, void *hint)
+{
+    (void) hint;
+    free(data);
+}
+
+int ax_proto_send_owned(void *socket, const void *identity, size_t identity_len, const char *command,
+                        char *body, size_t body_len)
+{
+    zmq_msg_t m;
+    if (zmq_msg_init_data(&m, body, body_len, s_free_body, NULL) < 0) {
+        free(body);
+        return -1;
+    }
+    int flags = ZMQ_DONTWAIT;
+    if ((identity && zmq_send(socket, identity, identity_len, flags | ZMQ_SNDMORE) < 0) ||
+        zmq_send(socket, AX_PROTO_SIGNATURE, 4, flags | ZMQ_SNDMORE) < 0 ||
+        zmq_send(socket, command, strlen(command), flags | ZMQ_SNDMORE) < 0 ||
+        zmq_msg_send(&m, socket, flags) < 0) {
+        zmq_msg_close(&m);              /* frees body */
+        return -1;
+    }
+    return 0;
+}
+
 /*  Reads and discards the remaining frames of a message. */
 static void s_drain(void *socket)
 {

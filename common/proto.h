@@ -31,6 +31,11 @@ typedef struct {
 int ax_proto_send(void *socket, const void *identity, size_t identity_len, const char *command,
                   const void *body, size_t body_len);
 
+/*  As ax_proto_send, but takes ownership of body (malloc'd): ZeroMQ sends it without a
+ *  copy and frees it when done, also on failure. */
+int ax_proto_send_owned(void *socket, const void *identity, size_t identity_len, const char *command,
+                        char *body, size_t body_len);
+
 /*  Receives one message without blocking. 1 = a well-formed message in *msg (release it
  *  with ax_msg_close), 0 = nothing to read, -1 = a malformed message was read and dropped:
  *  *err says why (caller frees; may be NULL on allocation failure). */

@@ -16,6 +16,7 @@ int main(int argc, char **argv)
     if (!cfg)
         return code;
     ax_signals_install();
+    ax_malloc_tune();
     char *err = NULL;
     ax_worker_t *worker = ax_worker_new(cfg, getenv("AX_WORKER_NAME"), &err);
     if (!worker) {
