@@ -52,6 +52,7 @@ typedef struct {
     ax_paper_t *batch;              /* papers read but not yet in a job */
     size_t n_batch;
     int64_t started_ms;
+    const char *state;              /* static string: harvesting, dispatching, collected */
 } s_run_t;
 
 typedef struct {
@@ -66,9 +67,7 @@ struct ax_broker {
     void *zmq;
     void *jobs;                     /* ROUTER */
     void *control;                  /* REP */
-    redisContext *redis;
-    char *redis_url;
-    int64_t redis_retry_ms;
+    ax_redis_link_t redis;
     ax_broker_timing_t t;
     uint32_t job_size;
     s_worker_t *workers;
@@ -86,29 +85,13 @@ static int64_t s_env_int(const char *name, int64_t dflt)
 
 /* ---------------------------------------------------------------- Redis */
 
-/*  A live Redis connection, reconnecting at most once a second after a failure. */
 static redisContext *s_redis(ax_broker_t *self)
 {
-    if (self->redis && !self->redis->err)
-        return self->redis;
-    if (self->redis) {
-        redisFree(self->redis);
-        self->redis = NULL;
-    }
-    int64_t now = ax_mono_ms();
-    if (now < self->redis_retry_ms)
-        return NULL;
-    char *err = NULL;
-    self->redis = ax_redis_connect(self->redis_url, 5000, &err);
-    if (!self->redis) {
-        ax_log_warn("redis unreachable, retrying|error=\"%s\"", err ? err : "?");
-        self->redis_retry_ms = now + 1000;
-    }
-    free(err);
-    return self->redis;
+    return ax_redis_link_get(&self->redis);
 }
 
-/*  HSET of the run's counters and state; failures are logged (the next update retries). */
+/*  HSET of the run's counters and state (state NULL: unchanged); failures are logged and
+ *  the next update writes everything again. */
 static void s_run_publish(ax_broker_t *self, s_run_t *run, const char *state)
 {
     redisContext *c = s_redis(self);
@@ -116,6 +99,8 @@ static void s_run_publish(ax_broker_t *self, s_run_t *run, const char *state)
         return;
     char key[300], *err = NULL;
     ax_source_stats_t st = {0};
+    if (state)
+        run->state = state;
     if (run->source)
         ax_source_stats(run->source, &st);
     ax_run_key(key, sizeof key, run->id, "");
@@ -123,10 +108,9 @@ static void s_run_publish(ax_broker_t *self, s_run_t *run, const char *state)
         c, &err,
         "HSET %s harvested %" PRIu64 " duplicates %" PRIu64 " jobs_total %" PRIu64
         " jobs_done %" PRIu64 " jobs_failed %" PRIu64 " read %" PRIu64 " malformed %" PRIu64
-        " filtered %" PRIu64 " updated_ms %lld%s%s",
+        " filtered %" PRIu64 " updated_ms %lld state %s",
         key, run->harvested, run->duplicates, run->jobs_total, run->jobs_done, run->jobs_failed,
-        st.read, st.malformed, st.filtered, (long long) ax_now_ms(), state ? " state " : "",
-        state ? state : "");
+        st.read, st.malformed, st.filtered, (long long) ax_now_ms(), run->state);
     if (!r)
         ax_log_warn("cannot update run state|run=%s error=\"%s\"", run->id, err);
     freeReplyObject(r);
@@ -560,6 +544,14 @@ static void s_on_worker_msg(ax_broker_t *self, ax_msg_t *msg)
     ax_ctl_t ctl = {0};
     char *err = NULL;
     int is_hb = strcmp(msg->command, "HEARTBEAT") == 0, is_bye = strcmp(msg->command, "BYE") == 0;
+    static const char *known[] = {"READY", "DONE", "FAIL", "WORKING", "HEARTBEAT", "BYE"};
+    size_t k = 0;
+    while (k < sizeof known / sizeof *known && strcmp(msg->command, known[k]) != 0)
+        k++;
+    if (k == sizeof known / sizeof *known) {
+        ax_log_warn("unknown command dropped|peer=%s cmd=%s", ax_proto_peer(msg), msg->command);
+        return;
+    }
     if (!is_hb && !is_bye && ax_ctl_decode(body, len, &ctl, &err) < 0) {
         ax_log_warn("bad message dropped|peer=%s cmd=%s error=\"%s\"", ax_proto_peer(msg), msg->command,
                     err ? err : "?");
@@ -597,11 +589,6 @@ static void s_on_worker_msg(ax_broker_t *self, ax_msg_t *msg)
         s_worker_remove(self, (size_t) i, "said BYE");
         goto done;
     } else if (!is_hb) {
-        if (strcmp(msg->command, "DONE") != 0 && strcmp(msg->command, "FAIL") != 0 &&
-            strcmp(msg->command, "WORKING") != 0) {
-            ax_log_warn("unknown command dropped|peer=%s cmd=%s", ax_proto_peer(msg), msg->command);
-            goto done;
-        }
         self->workers[i].credit += ctl.credit;
         s_on_job_report(self, msg->command, &ctl);
     }
@@ -674,6 +661,7 @@ static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_
     }
     ax_pack_profiles(&run->profiles, run->spec.profiles, run->spec.n_profiles);
     run->id = s_new_run_id();
+    run->state = "queued";
     msgpack_sbuffer spec;
     msgpack_sbuffer_init(&spec);
     ax_runspec_encode(&spec, &run->spec);
@@ -711,6 +699,36 @@ fail:
     s_run_destroy(&run);
 }
 
+/*  STATUS {run}: the run's state as recorded in Redis; without a run, the active one's. */
+static void s_on_status(ax_broker_t *self, const char *body, size_t len, ax_ctl_t *reply)
+{
+    ax_ctl_t req = {0};
+    char *err = NULL, key[300];
+    redisContext *c = s_redis(self);
+    if (body && ax_ctl_decode(body, len, &req, &err) < 0) {
+        if (asprintf(&reply->error, "bad STATUS body: %s", err ? err : "?") < 0)
+            reply->error = NULL;
+        free(err);
+        return;
+    }
+    const char *run = req.run ? req.run : self->active ? self->active->id : NULL;
+    if (!run)
+        reply->state = strdup("idle");
+    else if (!c)
+        reply->error = strdup("redis unreachable");
+    else {
+        redisReply *r = ax_redis_cmd(c, &err, "HGET %s state", ax_run_key(key, sizeof key, run, ""));
+        if (r && r->type == REDIS_REPLY_STRING) {
+            reply->run = strdup(run);
+            reply->state = strdup(r->str);
+        } else if (asprintf(&reply->error, "run %s: %s", run, err ? err : "not found") < 0)
+            reply->error = NULL;
+        freeReplyObject(r);
+        free(err);
+    }
+    ax_ctl_clear(&req);
+}
+
 static void s_on_control(ax_broker_t *self)
 {
     ax_msg_t msg;
@@ -727,9 +745,9 @@ static void s_on_control(ax_broker_t *self)
         const char *body = ax_msg_body(&msg, &len);
         s_on_submit(self, body, len, &reply);
     } else if (strcmp(msg.command, "STATUS") == 0) {
-        reply.state = strdup(self->active ? "busy" : "idle");
-        if (self->active)
-            reply.run = strdup(self->active->id);
+        size_t len;
+        const char *body = ax_msg_body(&msg, &len);
+        s_on_status(self, body, len, &reply);
     } else
         reply.error = strdup("unknown command");
     msgpack_sbuffer sb;
@@ -847,9 +865,8 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, const ax_broker_timing_t *tim
     self->t.liveness = (int) s_env_int("AX_LIVENESS", timing ? timing->liveness : AX_LIVENESS);
     self->t.max_attempts = (int) s_env_int("AX_MAX_ATTEMPTS", timing ? timing->max_attempts : AX_MAX_ATTEMPTS);
     self->job_size = (uint32_t) cfg->broker.job_size;
-    self->redis_url = strdup(cfg->redis.url);
     self->zmq = zmq_ctx_new();
-    if (!self->redis_url || !self->zmq)
+    if (!self->zmq)
         goto fail;
     self->jobs = zmq_socket(self->zmq, ZMQ_ROUTER);
     self->control = zmq_socket(self->zmq, ZMQ_REP);
@@ -870,7 +887,7 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, const ax_broker_timing_t *tim
             *err = NULL;
         goto fail;
     }
-    if (!(self->redis = ax_redis_connect(self->redis_url, 5000, err)))
+    if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0)
         goto fail;
     ax_log_info("broker ready|bind=%s control=%s lease_ms=%d heartbeat_ms=%d", cfg->broker.bind,
                 cfg->broker.control, self->t.lease_ms, self->t.heartbeat_ms);
@@ -900,9 +917,7 @@ void ax_broker_destroy(ax_broker_t **self_p)
         zmq_close(self->control);
     if (self->zmq)
         zmq_ctx_term(self->zmq);
-    if (self->redis)
-        redisFree(self->redis);
-    free(self->redis_url);
+    ax_redis_link_close(&self->redis);
     free(self);
     *self_p = NULL;
 }

@@ -86,31 +86,11 @@ done:
     return run;
 }
 
-static const redisReply *s_field(const redisReply *h, const char *field)
-{
-    for (size_t i = 0; h && h->type == REDIS_REPLY_ARRAY && i + 1 < h->elements; i += 2)
-        if (strcmp(h->element[i]->str, field) == 0)
-            return h->element[i + 1];
-    return NULL;
-}
-
-static long long s_ll(const redisReply *h, const char *field)
-{
-    const redisReply *v = s_field(h, field);
-    return v && v->type == REDIS_REPLY_STRING ? strtoll(v->str, NULL, 10) : 0;
-}
-
-static const char *s_str(const redisReply *h, const char *field)
-{
-    const redisReply *v = s_field(h, field);
-    return v && v->type == REDIS_REPLY_STRING ? v->str : NULL;
-}
-
 /*  One progress line: a bar when stderr is a terminal, else a plain line every 2 s. */
 static void s_progress(const redisReply *h, int64_t t0, int tty, int64_t *last_line)
 {
-    long long harvested = s_ll(h, "harvested"), done = s_ll(h, "papers_done");
-    const char *state = s_str(h, "state");
+    long long harvested = ax_redis_hash_ll(h, "harvested"), done = ax_redis_hash_ll(h, "papers_done");
+    const char *state = ax_redis_hash_str(h, "state");
     double secs = (double) (ax_mono_ms() - t0) / 1000.0;
     double rate = secs > 0 ? (double) done / secs : 0;
     int harvesting = state && (strcmp(state, "harvesting") == 0 || strcmp(state, "queued") == 0);
@@ -189,17 +169,17 @@ int ax_client_wait(redisContext *c, const char *run, ax_local_t *local)
             return -1;
         }
         s_progress(h, t0, tty, &last_line);
-        const char *state = s_str(h, "state");
+        const char *state = ax_redis_hash_str(h, "state");
         if (state && strcmp(state, "done") == 0) {
             if (tty)
                 fputc('\n', stderr);
-            const char *folder = s_str(h, "output");
+            const char *folder = ax_redis_hash_str(h, "output");
             s_print_done(folder ? folder : "?", t0);
             freeReplyObject(h);
             return 0;
         }
         if (state && strcmp(state, "failed") == 0) {
-            const char *why = s_str(h, "error");
+            const char *why = ax_redis_hash_str(h, "error");
             fprintf(stderr, "\narxdigest: run %s failed: %s\n", run, why ? why : "unknown error");
             freeReplyObject(h);
             return -1;
@@ -220,13 +200,13 @@ int ax_client_wait(redisContext *c, const char *run, ax_local_t *local)
 static void s_print_run(const char *run, const redisReply *h)
 {
     char created[32] = "-";
-    long long cms = s_ll(h, "created_ms");
+    long long cms = ax_redis_hash_ll(h, "created_ms");
     if (cms)
         ax_time_format(cms / 1000, "%Y-%m-%d %H:%M:%S", created, sizeof created);
-    const char *state = s_str(h, "state"), *out = s_str(h, "output"), *error = s_str(h, "error");
+    const char *state = ax_redis_hash_str(h, "state"), *out = ax_redis_hash_str(h, "output"), *error = ax_redis_hash_str(h, "error");
     printf("%s  %-11s created %s  harvested %lld  done %lld  duplicates %lld  jobs %lld/%lld (%lld failed)%s%s%s%s\n",
-           run, state ? state : "?", created, s_ll(h, "harvested"), s_ll(h, "papers_done"), s_ll(h, "duplicates"),
-           s_ll(h, "jobs_done"), s_ll(h, "jobs_total"), s_ll(h, "jobs_failed"), out ? "  output " : "", out ? out : "",
+           run, state ? state : "?", created, ax_redis_hash_ll(h, "harvested"), ax_redis_hash_ll(h, "papers_done"), ax_redis_hash_ll(h, "duplicates"),
+           ax_redis_hash_ll(h, "jobs_done"), ax_redis_hash_ll(h, "jobs_total"), ax_redis_hash_ll(h, "jobs_failed"), out ? "  output " : "", out ? out : "",
            error ? "  error: " : "", error ? error : "");
 }
 

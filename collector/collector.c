@@ -21,31 +21,15 @@
 struct ax_collector {
     void *zmq;
     void *results;                  /* ROUTER */
-    redisContext *redis;
-    char *redis_url, *output_dir;
-    int64_t redis_retry_ms, last_render_check_ms;
+    ax_redis_link_t redis;
+    char *output_dir;
+    int64_t last_render_check_ms;
     uint64_t stored, rejected;
 };
 
 static redisContext *s_redis(ax_collector_t *self)
 {
-    if (self->redis && !self->redis->err)
-        return self->redis;
-    if (self->redis) {
-        redisFree(self->redis);
-        self->redis = NULL;
-    }
-    int64_t now = ax_mono_ms();
-    if (now < self->redis_retry_ms)
-        return NULL;
-    char *err = NULL;
-    self->redis = ax_redis_connect(self->redis_url, 5000, &err);
-    if (!self->redis) {
-        ax_log_warn("redis unreachable, retrying|error=\"%s\"", err ? err : "?");
-        self->redis_retry_ms = now + 1000;
-    }
-    free(err);
-    return self->redis;
+    return ax_redis_link_get(&self->redis);
 }
 
 /*  RESULT: decode, store, and only then ACK. A result that cannot be stored is not
@@ -163,10 +147,9 @@ ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
     *err = NULL;
     if (!self)
         return NULL;
-    self->redis_url = strdup(cfg->redis.url);
     self->output_dir = strdup(cfg->collector.output_dir);
     self->zmq = zmq_ctx_new();
-    if (!self->redis_url || !self->output_dir || !self->zmq)
+    if (!self->output_dir || !self->zmq)
         goto fail;
     self->results = zmq_socket(self->zmq, ZMQ_ROUTER);
     int linger = 0;
@@ -178,7 +161,7 @@ ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
             *err = NULL;
         goto fail;
     }
-    if (!(self->redis = ax_redis_connect(self->redis_url, 5000, err)))
+    if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0)
         goto fail;
     ax_log_info("collector ready|bind=%s output_dir=%s", cfg->collector.bind, self->output_dir);
     return self;
@@ -198,9 +181,7 @@ void ax_collector_destroy(ax_collector_t **self_p)
         zmq_close(self->results);
     if (self->zmq)
         zmq_ctx_term(self->zmq);
-    if (self->redis)
-        redisFree(self->redis);
-    free(self->redis_url);
+    ax_redis_link_close(&self->redis);
     free(self->output_dir);
     free(self);
     *self_p = NULL;

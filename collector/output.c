@@ -38,21 +38,6 @@ static int s_mkdirs(const char *path)
     return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-/*  Value of field in an HGETALL reply (borrowed), or NULL. */
-static const redisReply *s_field(const redisReply *h, const char *field)
-{
-    for (size_t i = 0; h && i + 1 < h->elements; i += 2)
-        if (h->element[i]->type == REDIS_REPLY_STRING && strcmp(h->element[i]->str, field) == 0)
-            return h->element[i + 1];
-    return NULL;
-}
-
-static long long s_field_ll(const redisReply *h, const char *field)
-{
-    const redisReply *v = s_field(h, field);
-    return v && v->type == REDIS_REPLY_STRING ? strtoll(v->str, NULL, 10) : 0;
-}
-
 typedef struct {
     ax_entry_t *v;
     size_t n, cap;
@@ -249,7 +234,7 @@ static json_t *s_profile_counts(redisContext *c, const char *run, const char *pr
     long long total = 0;
     json_object_set_new(o, "harvested", json_integer(harvested));
     for (size_t i = 0; i < sizeof s_state_keys / sizeof *s_state_keys; i++) {
-        long long v = s_field_ll(r, s_state_keys[i]);
+        long long v = ax_redis_hash_ll(r, s_state_keys[i]);
         total += v;
         json_object_set_new(o, s_state_keys[i], json_integer(v));
     }
@@ -292,8 +277,8 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
     redisReply *h = ax_redis_cmd(c, err, "HGETALL %s", key);
     if (!h)
         return -1;
-    const redisReply *blob = s_field(h, "spec");
-    if (!blob || blob->type != REDIS_REPLY_STRING) {
+    const redisReply *blob = ax_redis_hash_field(h, "spec");
+    if (!blob) {
         if (asprintf(err, "run %s not found in Redis", run) < 0)
             *err = NULL;
         goto done;
@@ -319,7 +304,7 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
             *err = NULL;
         goto done;
     }
-    long long harvested = s_field_ll(h, "harvested");
+    long long harvested = ax_redis_hash_ll(h, "harvested");
     report = json_object();
     json_t *profiles = json_object();
     json_object_set_new(report, "run", json_string(run));
@@ -329,13 +314,13 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
     json_object_set_new(report, "to", spec.to ? json_string(spec.to) : json_null());
     json_object_set_new(report, "group_by", json_string(group_by));
     json_object_set_new(report, "harvested", json_integer(harvested));
-    json_object_set_new(report, "duplicates", json_integer(s_field_ll(h, "duplicates")));
-    json_object_set_new(report, "read", json_integer(s_field_ll(h, "read")));
-    json_object_set_new(report, "malformed", json_integer(s_field_ll(h, "malformed")));
-    json_object_set_new(report, "filtered", json_integer(s_field_ll(h, "filtered")));
-    json_object_set_new(report, "jobs", json_pack("{s:I,s:I,s:I}", "total", (json_int_t) s_field_ll(h, "jobs_total"),
-                                                  "done", (json_int_t) s_field_ll(h, "jobs_done"), "failed",
-                                                  (json_int_t) s_field_ll(h, "jobs_failed")));
+    json_object_set_new(report, "duplicates", json_integer(ax_redis_hash_ll(h, "duplicates")));
+    json_object_set_new(report, "read", json_integer(ax_redis_hash_ll(h, "read")));
+    json_object_set_new(report, "malformed", json_integer(ax_redis_hash_ll(h, "malformed")));
+    json_object_set_new(report, "filtered", json_integer(ax_redis_hash_ll(h, "filtered")));
+    json_object_set_new(report, "jobs", json_pack("{s:I,s:I,s:I}", "total", (json_int_t) ax_redis_hash_ll(h, "jobs_total"),
+                                                  "done", (json_int_t) ax_redis_hash_ll(h, "jobs_done"), "failed",
+                                                  (json_int_t) ax_redis_hash_ll(h, "jobs_failed")));
     for (size_t p = 0; p < spec.n_profiles; p++) {
         const ax_profile_t *prof = &spec.profiles[p];
         s_entries_t e = {0};
@@ -355,12 +340,12 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
     json_object_set_new(report, "profiles", profiles);
     json_object_set_new(report, "llm",
                         json_pack("{s:s,s:I,s:I,s:I,s:I,s:f}", "mode",
-                                  s_field_ll(h, "llm_requests") ? "llm" : "keyword-only", "requests",
-                                  (json_int_t) s_field_ll(h, "llm_requests"), "cache_hits",
-                                  (json_int_t) s_field_ll(h, "llm_cache_hits"), "prompt_tokens",
-                                  (json_int_t) s_field_ll(h, "llm_prompt_tokens"), "completion_tokens",
-                                  (json_int_t) s_field_ll(h, "llm_completion_tokens"), "cost_usd", 0.0));
-    long long created = s_field_ll(h, "created_ms"), completed = s_field_ll(h, "completed_ms");
+                                  ax_redis_hash_ll(h, "llm_requests") ? "llm" : "keyword-only", "requests",
+                                  (json_int_t) ax_redis_hash_ll(h, "llm_requests"), "cache_hits",
+                                  (json_int_t) ax_redis_hash_ll(h, "llm_cache_hits"), "prompt_tokens",
+                                  (json_int_t) ax_redis_hash_ll(h, "llm_prompt_tokens"), "completion_tokens",
+                                  (json_int_t) ax_redis_hash_ll(h, "llm_completion_tokens"), "cost_usd", 0.0));
+    long long created = ax_redis_hash_ll(h, "created_ms"), completed = ax_redis_hash_ll(h, "completed_ms");
     json_object_set_new(report, "timings",
                         json_pack("{s:o,s:o,s:o,s:f}", "created", s_time_json(created), "completed",
                                   s_time_json(completed), "rendered", s_time_json(generated_at * 1000),

@@ -1,6 +1,8 @@
 /*  daemon.c: start-up shared by the broker, worker and collector (see daemon.h). */
 #include "daemon.h"
 
+#include "log.h"
+
 #include <malloc.h>
 
 #include <stdio.h>
@@ -103,4 +105,27 @@ report:
 fail:
     ax_config_destroy(&cfg);
     return NULL;
+}
+
+int ax_daemon_main(int argc, char **argv, const ax_daemon_t *d)
+{
+    int code;
+    ax_log_init(d->component);
+    ax_config_t *cfg = ax_daemon_config(argc, argv, d->name, d->summary, &code);
+    if (!cfg)
+        return code;
+    ax_signals_install();
+    ax_malloc_tune();
+    char *err = NULL;
+    void *self = d->create(cfg, &err);
+    if (!self) {
+        fprintf(stderr, "%s: %s\n", d->name, err ? err : "cannot start");
+        free(err);
+        ax_config_destroy(&cfg);
+        return 1;
+    }
+    int rc = d->run(self);
+    d->destroy(self);
+    ax_config_destroy(&cfg);
+    return rc < 0 ? 1 : 0;
 }

@@ -23,4 +23,18 @@ void ax_malloc_tune(void);
 ax_config_t *ax_daemon_config(int argc, char **argv, const char *name, const char *summary,
                               int *exit_code);
 
+/*  A daemon's object, as seen by ax_daemon_main. */
+typedef struct {
+    const char *name;           /* binary name, for messages: "arxdigest-broker" */
+    const char *component;      /* log component: "broker" */
+    const char *summary;        /* one line for --help */
+    void *(*create)(const ax_config_t *cfg, char **err);
+    int (*run)(void *self);     /* until ax_stop_requested; 0 / -1 */
+    void (*destroy)(void *self);
+} ax_daemon_t;
+
+/*  The whole main() of a daemon: logging, config (ax_daemon_config), signals, malloc
+ *  tuning, create, run, destroy. Returns the process exit code. */
+int ax_daemon_main(int argc, char **argv, const ax_daemon_t *daemon);
+
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "text.h"
 
 static const char *s_store_lua =
@@ -159,6 +160,69 @@ done:
     free(host);
     free(path);
     return c;
+}
+
+int ax_redis_link_init(ax_redis_link_t *link, const char *url, char **err)
+{
+    memset(link, 0, sizeof *link);
+    link->url = strdup(url);
+    if (!link->url) {
+        *err = strdup("out of memory");
+        return -1;
+    }
+    link->c = ax_redis_connect(url, 5000, err);
+    return link->c ? 0 : -1;
+}
+
+redisContext *ax_redis_link_get(ax_redis_link_t *link)
+{
+    if (link->c && !link->c->err)
+        return link->c;
+    if (link->c) {
+        ax_log_warn("redis connection lost|error=\"%s\"", link->c->errstr);
+        redisFree(link->c);
+        link->c = NULL;
+    }
+    int64_t now = ax_mono_ms();
+    if (now < link->retry_at_ms)
+        return NULL;
+    char *err = NULL;
+    link->c = ax_redis_connect(link->url, 5000, &err);
+    if (!link->c) {
+        ax_log_warn("redis unreachable, retrying|error=\"%s\"", err ? err : "?");
+        link->retry_at_ms = now + 1000;
+    } else
+        ax_log_info("redis connected");
+    free(err);
+    return link->c;
+}
+
+void ax_redis_link_close(ax_redis_link_t *link)
+{
+    if (link->c)
+        redisFree(link->c);
+    free(link->url);
+    memset(link, 0, sizeof *link);
+}
+
+const redisReply *ax_redis_hash_field(const redisReply *h, const char *field)
+{
+    for (size_t i = 0; h && h->type == REDIS_REPLY_ARRAY && i + 1 < h->elements; i += 2)
+        if (h->element[i]->type == REDIS_REPLY_STRING && strcmp(h->element[i]->str, field) == 0)
+            return h->element[i + 1]->type == REDIS_REPLY_STRING ? h->element[i + 1] : NULL;
+    return NULL;
+}
+
+const char *ax_redis_hash_str(const redisReply *h, const char *field)
+{
+    const redisReply *v = ax_redis_hash_field(h, field);
+    return v ? v->str : NULL;
+}
+
+long long ax_redis_hash_ll(const redisReply *h, const char *field)
+{
+    const char *v = ax_redis_hash_str(h, field);
+    return v ? strtoll(v, NULL, 10) : 0;
 }
 
 char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix)

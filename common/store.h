@@ -22,6 +22,25 @@
  *  *err (caller frees) on failure. The password never appears in *err. */
 redisContext *ax_redis_connect(const char *url, int timeout_ms, char **err);
 
+/*  A connection that survives Redis restarts: ax_redis_link_get returns a live context,
+ *  reconnecting (at most once a second, with a log line) after any failure, or NULL
+ *  while Redis is unreachable. Callers retry later; nothing blocks for long. */
+typedef struct {
+    redisContext *c;
+    char *url;
+    int64_t retry_at_ms;
+} ax_redis_link_t;
+
+int ax_redis_link_init(ax_redis_link_t *link, const char *url, char **err);
+redisContext *ax_redis_link_get(ax_redis_link_t *link);
+void ax_redis_link_close(ax_redis_link_t *link);
+
+/*  Field of an HGETALL reply: its value reply (borrowed; binary-safe via ->len), as a
+ *  string, or as a number (0 when absent). NULL when absent. */
+const redisReply *ax_redis_hash_field(const redisReply *hash, const char *field);
+const char *ax_redis_hash_str(const redisReply *hash, const char *field);
+long long ax_redis_hash_ll(const redisReply *hash, const char *field);
+
 /*  "ax:run:{R}" + suffix into buf. Returns buf. */
 char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix);
 

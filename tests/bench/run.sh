@@ -14,8 +14,7 @@ cmake --build "$AX_BUILD_DIR" -j"$(nproc)" --target arxdigest arxdigest-broker a
 source "$root/tests/integration/lib.sh"
 
 echo "== matcher alone"
-"$AX_BUILD_DIR/tests/bench_match" "$root/../shared/fixtures/dae/2026-07-01.jsonl" 2>/dev/null \
-  || "$AX_BUILD_DIR/tests/bench_match" "$root/deploy/sample/arxiv-cs-2026-06.jsonl"
+"$AX_BUILD_DIR/tests/bench_match" "$root/tests/data/shared/fixtures/dae/2026-07-01.jsonl"
 
 cat >"$T/bench.yaml" <<YAML
 broker: { job_size: 256 }

@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""protocol_peer.py: fake workers and a fake submitter that drive the real broker through
+docs/protocol.md and check what it does. Run by test_protocol.sh with the broker started
+with AX_LEASE_MS=1000 AX_HEARTBEAT_MS=200 AX_LIVENESS=3 AX_MAX_ATTEMPTS=2.
+
+usage: protocol_peer.py JOBS_ENDPOINT CONTROL_ENDPOINT SNAPSHOT REDIS_PORT
+"""
+import os
+import subprocess
+import sys
+import time
+
+import msgpack
+import zmq
+
+JOBS, CONTROL, SNAPSHOT, REDIS_PORT = sys.argv[1:5]
+CTX = zmq.Context()
+
+
+def check(cond, msg):
+    if not cond:
+        print("FAIL:", msg)
+        sys.exit(1)
+    print("ok -", msg)
+
+
+def send(sock, cmd, body=None):
+    frames = [b"AXP1", cmd.encode()]
+    if body is not None:
+        frames.append(msgpack.packb(dict(body, v=1)))
+    sock.send_multipart(frames)
+
+
+def recv(sock, timeout_ms):
+    if not sock.poll(timeout_ms):
+        return None, None
+    frames = sock.recv_multipart()
+    assert frames[0] == b"AXP1", frames
+    body = msgpack.unpackb(frames[2], raw=False) if len(frames) > 2 else None
+    return frames[1].decode(), body
+
+
+def redis(*args):
+    return subprocess.run(["redis-cli", "-p", REDIS_PORT, *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+class Worker:
+    """A fake worker: a DEALER that sends HEARTBEAT (unless silent) and WORKING for the
+    job ids in `working` (every job it gets, until the test removes it) every 150 ms, and
+    records the JOBs and other commands it gets."""
+
+    def __init__(self, name):
+        self.sock = CTX.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(JOBS)
+        self.name = name
+        self.jobs, self.new, self.other = [], [], []
+        self.working = set()
+        self.silent = False
+        self.last = 0
+
+    def ready(self, credit):
+        send(self.sock, "READY", {"worker": self.name, "credit": credit})
+
+    def tick(self):
+        if not self.silent and time.time() - self.last > 0.15:
+            send(self.sock, "HEARTBEAT")
+            for job in self.working:
+                send(self.sock, "WORKING", {"run": RUN, "job": job})
+            self.last = time.time()
+        while True:
+            cmd, body = recv(self.sock, 0)
+            if cmd is None:
+                return
+            if cmd == "JOB":
+                self.jobs.append(body)
+                self.new.append(body)
+                self.working.add(body["job"])   # a real worker keeps its jobs alive
+            elif cmd != "HEARTBEAT":
+                self.other.append(cmd)
+
+    def take(self):
+        """The JOBs received since the last take()."""
+        new, self.new = self.new, []
+        return new
+
+
+WORKERS = []
+
+
+def pump(seconds):
+    """Lets every fake worker live for `seconds`."""
+    end = time.time() + seconds
+    while time.time() < end:
+        for w in WORKERS:
+            w.tick()
+        time.sleep(0.01)
+
+
+def worker(name):
+    w = Worker(name)
+    WORKERS.append(w)
+    return w
+
+
+def control(cmd, body=None, raw=None):
+    req = CTX.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.connect(CONTROL)
+    if raw is not None:
+        req.send_multipart(raw)
+    else:
+        send(req, cmd, body)
+    reply = recv(req, 5000)
+    req.close()
+    return reply
+
+
+profile = {"name": "p", "title": "t", "lang": "en", "interest": "", "cats": [],
+           "kw": [{"t": "model", "a": [], "co": None}], "ex": [], "min": 1, "top": 20}
+spec = {"source": "snapshot:" + SNAPSHOT, "categories": [], "from": None, "to": None, "job_size": 10,
+        "group_by": "run", "profiles": [profile]}
+
+# --- control channel --------------------------------------------------------------
+cmd, body = control(None, raw=[b"AXP1", b"SUBMIT", b"\xdd\xff\xff\xff\xff"])
+check(cmd == "ERROR" and "bad run spec" in body["error"], "SUBMIT with a garbage body gets ERROR")
+cmd, body = control("SUBMIT", dict(spec, source="snapshot:/no/such/file.jsonl"))
+check(cmd == "ERROR" and "/no/such/file.jsonl" in body["error"], "SUBMIT of a missing snapshot names it")
+cmd, body = control("SUBMIT", spec)
+check(cmd == "OK" and body.get("run"), "SUBMIT returns a run id")
+RUN = body["run"]
+cmd, body = control("STATUS", {"run": RUN})
+check(cmd == "OK" and body["state"] in ("harvesting", "dispatching"), f"STATUS says {body}")
+cmd, body = control("STATUS", {"run": "no-such-run"})
+check(cmd == "ERROR", "STATUS of an unknown run is an ERROR")
+
+# --- credit -------------------------------------------------------------------------
+w1 = worker("w1")
+w1.ready(2)
+pump(1.2)
+got = w1.take()
+check(len(got) == 2, f"READY credit 2 gives exactly 2 jobs (got {len(got)})")
+j1, j2 = got
+check(j1["run"] == RUN and len(j1["papers"]) == 10 and j1["attempt"] == 1 and j1["profiles"][0]["name"] == "p",
+      "a JOB carries the run, 10 papers, attempt 1 and the profiles")
+
+# --- garbage changes nothing ----------------------------------------------------------
+w1.sock.send_multipart([os.urandom(7)])
+w1.sock.send_multipart([b"AXP1", b"READY", b"\x81\xa1v"])          # truncated msgpack
+w1.sock.send_multipart([b"AXP1", b"READY", msgpack.packb({"v": 9, "credit": 50})])  # newer schema
+w1.sock.send_multipart([b"AXP1", b"FOO"])
+w1.sock.send_multipart([b"AXP1", b"READY", b"x", b"y"])            # too many frames
+pump(0.8)
+check(w1.take() == [], "garbage frames and bodies grant no credit and send no job")
+send(w1.sock, "DONE", {"run": RUN, "job": j1["job"], "credit": 1})
+w1.working.discard(j1["job"])
+pump(0.8)
+got = w1.take()
+check(len(got) == 1, "DONE with credit 1 gives exactly one more job")
+j3 = got[0]
+
+# --- leases: WORKING extends, silence expires -------------------------------------------
+pump(2.0)
+log = open(os.environ["AX_BROKER_LOG"]).read()
+check('msg="job re-queued"' not in log, "jobs kept alive by WORKING past their lease are not re-queued")
+w1.working.discard(j2["job"])
+pump(1.6)                                                          # job 2's lease runs out
+check('msg="job re-queued" run=%s job=%d attempt=1 reason="lease expired"' % (RUN, j2["job"]) in
+      open(os.environ["AX_BROKER_LOG"]).read(), "an expired lease is logged and the job re-queued")
+w2 = worker("w2")
+w2.ready(1)
+pump(0.8)
+got = w2.take()
+w2.working.clear()
+check(len(got) == 1 and got[0]["job"] == j2["job"] and got[0]["attempt"] == 2,
+      f"the expired job is re-dispatched first, attempt 2 (got {[(j['job'], j['attempt']) for j in got]})")
+
+# --- a dead worker's job: attempt 2 was the last, so its papers are recorded failed ---------
+w2.silent = True
+pump(1.5)
+check('msg="worker gone" worker=w2 reason="heartbeat lost"' in open(os.environ["AX_BROKER_LOG"]).read(),
+      "a silent worker is declared dead")
+failed = redis("HGET", "ax:run:{%s}:counts:p" % RUN, "failed")
+check(failed == "10", f"a job failed 2 times has its 10 papers recorded failed (got {failed!r})")
+ids = [p["id"] for p in j2["papers"]]
+state = redis("HGET", "ax:run:{%s}:states:p" % RUN, ids[0])
+check(state.startswith("failed\t") and "failed 2 times" in state, f"the failed paper carries its reason: {state!r}")
+WORKERS.remove(w2)
+
+# --- an unknown peer gets RESET, and its DONE still counts ------------------------------
+w3 = worker("w3")
+send(w3.sock, "DONE", {"run": RUN, "job": j3["job"], "credit": 1})
+w1.working.discard(j3["job"])
+pump(0.5)
+check("RESET" in w3.other, "a DONE from an unknown worker is answered with RESET")
+WORKERS.remove(w3)
+
+# --- the rest of the run, never more in hand than granted ------------------------------
+w4 = worker("w4")
+w4.ready(3)
+held, peak, end = [], 0, time.time() + 15
+while time.time() < end and redis("HGET", "ax:run:{%s}" % RUN, "state") != "collected":
+    pump(0.05)
+    held += w4.take()
+    peak = max(peak, len(held))
+    for job in held:
+        send(w4.sock, "DONE", {"run": RUN, "job": job["job"], "credit": 1})
+    held = []
+check(peak <= 3, f"a worker with credit 3 never holds more than 3 jobs (peak {peak})")
+fields = ["state", "jobs_total", "jobs_done", "jobs_failed"]
+h = dict(zip(fields, redis("HMGET", "ax:run:{%s}" % RUN, *fields).split("\n")))
+check(h.get("state") == "collected", f"the run is collected: {h.get('state')}")
+check(h["jobs_total"] == "20" and h["jobs_done"] == "20" and h["jobs_failed"] == "1",
+      f"jobs: total {h['jobs_total']}, done {h['jobs_done']}, failed {h['jobs_failed']}")
+check(redis("LRANGE", "ax:render", "0", "-1") == RUN, "the collected run waits in ax:render")
