@@ -1,13 +1,14 @@
 /*  config.c: arxdigest's configuration: defaults, a YAML file, ARXDIGEST_* variables
  *  and command-line overrides (see config.h).
  *
- *  Everything is table-driven. A field (s_field_t) names a key, its type, where it
+ *  Everything is table-driven. A field (ax_cfg_field_t) names a key, its type, where it
  *  lives in its struct, its range or value check and its default. Three tables use
  *  it: the config keys (dotted names, "broker.job_size"), the fields of a profile and
  *  those of a keyword. One store function parses and checks a value from text (the
  *  file, the environment, a flag) and one check function re-checks stored values for
  *  ax_config_validate, so every layer applies the same rules, and unknown-key
- *  suggestions come from the same tables. YAML is read with libyaml's document API.
+ *  suggestions come from the same tables. The YAML file is read by config_yaml.c;
+ *  what the two files share is declared in config_internal.h.
  *
  *  A bad value is never stored: it is reported (every problem, each with its dotted
  *  key and file:line) and the previous value stays. Values are echoed in messages
@@ -15,7 +16,7 @@
  *  may carry a password); never from the environment.
  */
 #define _GNU_SOURCE
-#include "config.h"
+#include "config_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,15 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 extern char **environ;
-
-typedef enum { T_STR, T_INT, T_DOUBLE, T_LIST, T_KEYWORDS, T_PROFILES } s_type_t;
-typedef enum {
-    C_ANY, C_NONEMPTY, C_ENDPOINT, C_REDIS, C_METRICS, C_HTTP, C_GROUP_BY,
-    C_SOURCE, C_DATE, C_ENVNAME, C_CATEGORY, C_NAME, C_LANGUAGE
-} s_check_t;
 
 static const char *const s_reasons[] = {
     [C_ANY] = "is invalid",
@@ -54,26 +48,12 @@ static const char *const s_reasons[] = {
     [C_LANGUAGE] = "must be a language code like en, zh or pt-BR",
 };
 
-#define F_NULLABLE 1            /* may be NULL (unset): YAML null or "" */
-#define F_SECRET 2              /* the value is never echoed in messages */
-
-typedef struct {
-    const char *name;           /* key: dotted for config keys, plain for records */
-    s_type_t type;
-    size_t off;                 /* of the value in its struct */
-    size_t count_off;           /* lists: of the size_t count */
-    double min, max;            /* T_INT, T_DOUBLE: inclusive range */
-    s_check_t check;            /* T_STR value, T_LIST items */
-    int flags;
-    const char *dflt;           /* default as text; NULL = none */
-} s_field_t;
-
 #define CF(m) offsetof(ax_config_t, m)
 #define STR(n, m, c, f, d) {n, T_STR, CF(m), 0, 0, 0, c, f, d}
 #define INT(n, m, lo, hi, d) {n, T_INT, CF(m), 0, lo, hi, C_ANY, 0, d}
 #define DBL(n, m, hi, d) {n, T_DOUBLE, CF(m), 0, 0, hi, C_ANY, 0, d}
 
-static const s_field_t s_keys[] = {
+const ax_cfg_field_t ax_cfg_keys[] = {
     STR("redis.url", redis.url, C_REDIS, F_SECRET, "redis://127.0.0.1:6379/0"),
     STR("broker.bind", broker.bind, C_ENDPOINT, 0, "tcp://*:5555"),
     STR("broker.control", broker.control, C_ENDPOINT, 0, "tcp://*:5556"),
@@ -111,9 +91,9 @@ static const s_field_t s_keys[] = {
 
 #define PF(m) offsetof(ax_profile_t, m)
 enum { P_NAME, P_TITLE, P_LANGUAGE, P_INTEREST, P_CATEGORIES, P_KEYWORDS, P_EXCLUDE, P_MIN_HITS, P_TOP_N };
-static const s_field_t s_profile_fields[] = {
+static const ax_cfg_field_t s_profile_fields[] = {
     [P_NAME] = {"name", T_STR, PF(name), 0, 0, 0, C_NAME, 0, NULL},
-    [P_TITLE] = {"title", T_STR, PF(title), 0, 0, 0, C_ANY, 0, NULL},     /* default: s_default_title */
+    [P_TITLE] = {"title", T_STR, PF(title), 0, 0, 0, C_ANY, 0, NULL},     /* default: see config_yaml.c */
     [P_LANGUAGE] = {"language", T_STR, PF(language), 0, 0, 0, C_LANGUAGE, 0, "en"},
     [P_INTEREST] = {"interest", T_STR, PF(interest), 0, 0, 0, C_ANY, 0, ""},
     [P_CATEGORIES] = {"categories", T_LIST, PF(categories), PF(n_categories), 0, 0, C_CATEGORY, 0, NULL},
@@ -124,32 +104,30 @@ static const s_field_t s_profile_fields[] = {
 };
 
 #define KF(m) offsetof(ax_keyword_t, m)
-static const s_field_t s_keyword_fields[] = {
+static const ax_cfg_field_t s_keyword_fields[] = {
     {"term", T_STR, KF(term), 0, 0, 0, C_NONEMPTY, 0, NULL},
     {"aliases", T_LIST, KF(aliases), KF(n_aliases), 0, 0, C_NONEMPTY, 0, NULL},
     {"company", T_STR, KF(company), 0, 0, 0, C_ANY, F_NULLABLE, NULL},
 };
 
 #define S_COUNT(a) (sizeof(a) / sizeof(a)[0])
-#define S_NKEYS S_COUNT(s_keys)
-#define S_AT(base, f, T) ((T *) (void *) ((char *) (base) + (f)->off))
-#define S_COUNT_AT(base, f) ((size_t *) (void *) ((char *) (base) + (f)->count_off))
+#define S_NKEYS S_COUNT(ax_cfg_keys)
+const size_t ax_cfg_n_keys = S_NKEYS;
 
-/*  Where problems go, and what to put in front of each line. */
-typedef struct {
-    char **errors;              /* '\n'-separated lines, may be NULL */
-    const char *file;           /* "<file>:<line>: " prefix, or NULL */
-    const char *env;            /* "<VAR>: " prefix (values never echoed), or NULL */
-    int count;                  /* problems reported */
-} s_err_t;
+/*  The two kinds of record: what config_yaml.c needs to build, check and free them. */
+static void s_profile_clear(void *rec);
+static void s_keyword_clear(void *rec);
+const ax_cfg_record_t ax_cfg_profile_record = {
+    s_profile_fields, S_COUNT(s_profile_fields), sizeof(ax_profile_t), s_profile_clear};
+const ax_cfg_record_t ax_cfg_keyword_record = {
+    s_keyword_fields, S_COUNT(s_keyword_fields), sizeof(ax_keyword_t), s_keyword_clear};
 
 /*  ------------------------------------------------------------------------------
  *  Messages and suggestions
  */
 
 /*  Appends "<file>:<line>: <key>: <message>" as one line to e->errors. */
-__attribute__((format(printf, 4, 5)))
-static void s_report(s_err_t *e, int line, const char *key, const char *fmt, ...)
+void ax_cfg_report(ax_cfg_err_t *e, int line, const char *key, const char *fmt, ...)
 {
     char msg[768], head[512];
     va_list ap;
@@ -171,19 +149,18 @@ static void s_report(s_err_t *e, int line, const char *key, const char *fmt, ...
     *e->errors = grown;
 }
 
-/*  Formats a dotted key name into buf[S_KEYLEN]; absurdly deep names are cut. */
-#define S_KEYLEN 256
-__attribute__((format(printf, 2, 3)))
-static void s_keyf(char *buf, const char *fmt, ...)
+/*  Formats a dotted key name into buf[AX_CFG_KEYLEN]; absurdly deep names are cut. */
+void ax_cfg_keyf(char *buf, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, S_KEYLEN, fmt, ap);
+    vsnprintf(buf, AX_CFG_KEYLEN, fmt, ap);
     va_end(ap);
 }
 
 /*  " (got "v")" for a message, or "" when v must not be echoed. */
-static const char *s_echo(const s_err_t *e, const s_field_t *f, const char *v, char *buf, size_t size)
+static const char *s_echo(const ax_cfg_err_t *e, const ax_cfg_field_t *f, const char *v, char *buf,
+                          size_t size)
 {
     buf[0] = '\0';
     if (e->env || (f->flags & F_SECRET) || strlen(v) > 60)
@@ -207,7 +184,8 @@ static size_t s_distance(const char *a, const char *b)
         d[0][j] = j;
     for (size_t i = 1; i <= la; i++)
         for (size_t j = 1; j <= lb; j++) {
-            size_t best = d[i - 1][j - 1] + (tolower((unsigned char) a[i - 1]) != tolower((unsigned char) b[j - 1]));
+            bool same = tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 1]);
+            size_t best = d[i - 1][j - 1] + !same;
             if (d[i - 1][j] + 1 < best)
                 best = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < best)
@@ -221,8 +199,8 @@ static size_t s_distance(const char *a, const char *b)
 
 /*  Reports key as unknown, with the closest of the n candidates when it is close
  *  enough to be a typo of it. */
-static void s_unknown(s_err_t *e, int line, const char *key, const char *word, const char *const *cand,
-                      size_t n, const char *what)
+void ax_cfg_unknown(ax_cfg_err_t *e, int line, const char *key, const char *word, const char *const *cand,
+                    size_t n, const char *what)
 {
     size_t len = strlen(word), limit = len <= 4 ? 1 : len <= 8 ? 2 : 3, best_d = SIZE_MAX;
     const char *best = NULL;
@@ -234,9 +212,9 @@ static void s_unknown(s_err_t *e, int line, const char *key, const char *word, c
         }
     }
     if (best)
-        s_report(e, line, key, "unknown %s (did you mean %s?)", what, best);
+        ax_cfg_report(e, line, key, "unknown %s (did you mean %s?)", what, best);
     else
-        s_report(e, line, key, "unknown %s", what);
+        ax_cfg_report(e, line, key, "unknown %s", what);
 }
 
 /*  ------------------------------------------------------------------------------
@@ -326,7 +304,7 @@ static bool s_language_ok(const char *v)
 }
 
 /*  True when v passes check; s_reasons[check] says why not. */
-static bool s_value_ok(s_check_t check, const char *v)
+static bool s_value_ok(ax_cfg_check_t check, const char *v)
 {
     char host[256];
     size_t n = strlen(v);
@@ -343,11 +321,13 @@ static bool s_value_ok(s_check_t check, const char *v)
     case C_METRICS:
         return !*v || s_hostport_ok(v, false);
     case C_HTTP:
-        return (!strncasecmp(v, "http://", 7) || !strncasecmp(v, "https://", 8)) && s_url_host(v, host, sizeof host);
+        return (!strncasecmp(v, "http://", 7) || !strncasecmp(v, "https://", 8))
+               && s_url_host(v, host, sizeof host);
     case C_GROUP_BY:
         return !strcmp(v, "day") || !strcmp(v, "week") || !strcmp(v, "month") || !strcmp(v, "run");
     case C_SOURCE:
-        return !strcmp(v, "api") || !strcmp(v, "oai") || !strcmp(v, "rss") || (!strncmp(v, "snapshot:", 9) && v[9]);
+        return !strcmp(v, "api") || !strcmp(v, "oai") || !strcmp(v, "rss")
+               || (!strncmp(v, "snapshot:", 9) && v[9]);
     case C_DATE:
         return s_date_ok(v);
     case C_ENVNAME:
@@ -362,68 +342,72 @@ static bool s_value_ok(s_check_t check, const char *v)
     return false;
 }
 
+const char *ax_cfg_problem(ax_cfg_check_t check, const char *v)
+{
+    return s_value_ok(check, v) ? NULL : s_reasons[check];
+}
+
 /*  ------------------------------------------------------------------------------
  *  Storing a value from text (defaults, YAML scalars, environment, flags)
  */
 
-static bool s_parse_int(const char *s, long long *out)
+/*  A finite number that is all of s (no space around it, nothing after it); when
+ *  integer, a base-10 integer that fits a long long. */
+static bool s_parse_number(const char *s, bool integer, double *out)
 {
     char *end;
+    if (!*s || isspace((unsigned char) *s))
+        return false;
     errno = 0;
-    *out = *s && !isspace((unsigned char) *s) ? strtoll(s, &end, 10) : 0;
-    return *s && !isspace((unsigned char) *s) && errno == 0 && *end == '\0';
-}
-
-static bool s_parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = *s && !isspace((unsigned char) *s) ? strtod(s, &end) : 0;
-    return *s && !isspace((unsigned char) *s) && errno == 0 && *end == '\0' && isfinite(*out);
+    *out = integer ? (double) strtoll(s, &end, 10) : strtod(s, &end);
+    return errno == 0 && *end == '\0' && isfinite(*out);
 }
 
 /*  Replaces the list f of base with items (taken), freeing the old one. */
-static void s_set_list(void *base, const s_field_t *f, char **items, size_t n)
+void ax_cfg_set_list(void *base, const ax_cfg_field_t *f, char **items, size_t n)
 {
-    ax_strv_free(S_AT(base, f, char **), *S_COUNT_AT(base, f));
-    *S_AT(base, f, char **) = items;
-    *S_COUNT_AT(base, f) = n;
+    ax_strv_free(AX_CFG_AT(base, f, char **), *AX_CFG_COUNT_AT(base, f));
+    *AX_CFG_AT(base, f, char **) = items;
+    *AX_CFG_COUNT_AT(base, f) = n;
 }
 
 /*  A comma-separated list (flags, environment); blank items are skipped, so "" is
  *  the empty list. */
-static int s_store_list(void *base, const s_field_t *f, const char *text, s_err_t *e, const char *key, int line)
+static int s_store_list(void *base, const ax_cfg_field_t *f, const char *text, ax_cfg_err_t *e,
+                        const char *key, int line)
 {
     char **items = calloc(strlen(text) / 2 + 2, sizeof *items);
     char *copy = strdup(text), *save = NULL;
     size_t n = 0;
     int before = e->count;
-    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && items; tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && items;
+         tok = strtok_r(NULL, ",", &save)) {
         while (isspace((unsigned char) *tok))
             tok++;
         size_t len = strlen(tok);
         while (len && isspace((unsigned char) tok[len - 1]))
             tok[--len] = '\0';
-        if (len && !s_value_ok(f->check, tok))
-            s_report(e, line, key, "item %zu %s", n + 1, s_reasons[f->check]);
+        const char *why = len ? ax_cfg_problem(f->check, tok) : NULL;
+        if (why)
+            ax_cfg_report(e, line, key, "item %zu %s", n + 1, why);
         else if (len && !(items[n++] = strdup(tok)))
             break;
     }
     if (!items || !copy || (n && !items[n - 1]))
-        s_report(e, line, key, "out of memory");
+        ax_cfg_report(e, line, key, "out of memory");
     free(copy);
     if (e->count != before) {
         ax_strv_free(&items, n);
         return -1;
     }
-    s_set_list(base, f, items, n);
+    ax_cfg_set_list(base, f, items, n);
     return 0;
 }
 
 /*  Parses text for field f of base, checks it and stores a copy. text NULL is YAML
  *  null. dir, when given, anchors a relative snapshot:PATH. */
-static int s_store(void *base, const s_field_t *f, const char *text, s_err_t *e, const char *key, int line,
-                   const char *dir)
+int ax_cfg_store(void *base, const ax_cfg_field_t *f, const char *text, ax_cfg_err_t *e, const char *key,
+                 int line, const char *dir)
 {
     char echo[96];
     if (f->type == T_LIST)
@@ -431,36 +415,35 @@ static int s_store(void *base, const s_field_t *f, const char *text, s_err_t *e,
     if (!text && f->check == C_METRICS)
         text = "";
     if ((f->flags & F_NULLABLE) && (!text || (!*text && f->type == T_STR))) {
-        free(*S_AT(base, f, char *));
-        *S_AT(base, f, char *) = NULL;
+        free(*AX_CFG_AT(base, f, char *));
+        *AX_CFG_AT(base, f, char *) = NULL;
         return 0;
     }
     if (!text) {
-        s_report(e, line, key, "needs a value");
+        ax_cfg_report(e, line, key, "needs a value");
         return -1;
     }
     if (f->type == T_INT || f->type == T_DOUBLE) {
-        long long iv = 0;
         double dv = 0;
-        bool ok = f->type == T_INT ? s_parse_int(text, &iv) : s_parse_double(text, &dv);
-        dv = f->type == T_INT ? (double) iv : dv;
+        bool ok = s_parse_number(text, f->type == T_INT, &dv);
         if (!ok || dv < f->min || dv > f->max) {
             if (!ok)
-                s_report(e, line, key, "expected %s%s", f->type == T_INT ? "an integer" : "a number",
-                         s_echo(e, f, text, echo, sizeof echo));
+                ax_cfg_report(e, line, key, "expected %s%s", f->type == T_INT ? "an integer" : "a number",
+                              s_echo(e, f, text, echo, sizeof echo));
             else
-                s_report(e, line, key, "must be between %.15g and %.15g%s", f->min, f->max,
-                         s_echo(e, f, text, echo, sizeof echo));
+                ax_cfg_report(e, line, key, "must be between %.15g and %.15g%s", f->min, f->max,
+                              s_echo(e, f, text, echo, sizeof echo));
             return -1;
         }
         if (f->type == T_INT)
-            *S_AT(base, f, int) = (int) iv;
+            *AX_CFG_AT(base, f, int) = (int) dv;     /* an integer within [min, max] */
         else
-            *S_AT(base, f, double) = dv;
+            *AX_CFG_AT(base, f, double) = dv;
         return 0;
     }
-    if (!s_value_ok(f->check, text)) {
-        s_report(e, line, key, "%s%s", s_reasons[f->check], s_echo(e, f, text, echo, sizeof echo));
+    const char *why = ax_cfg_problem(f->check, text);
+    if (why) {
+        ax_cfg_report(e, line, key, "%s%s", why, s_echo(e, f, text, echo, sizeof echo));
         return -1;
     }
     char *copy = NULL;
@@ -470,20 +453,20 @@ static int s_store(void *base, const s_field_t *f, const char *text, s_err_t *e,
     } else
         copy = strdup(text);
     if (!copy) {
-        s_report(e, line, key, "out of memory");
+        ax_cfg_report(e, line, key, "out of memory");
         return -1;
     }
-    free(*S_AT(base, f, char *));
-    *S_AT(base, f, char *) = copy;
+    free(*AX_CFG_AT(base, f, char *));
+    *AX_CFG_AT(base, f, char *) = copy;
     return 0;
 }
 
 /*  Stores the defaults of n fields into base (zeroed). -1 on OOM. */
-static int s_defaults(void *base, const s_field_t *fields, size_t n)
+int ax_cfg_defaults(void *base, const ax_cfg_field_t *fields, size_t n)
 {
-    s_err_t quiet = {0};
-    for (size_t i = 0; i < n; i++)
-        if (fields[i].dflt && s_store(base, &fields[i], fields[i].dflt, &quiet, fields[i].name, 0, NULL) < 0)
+    ax_cfg_err_t quiet = {0};
+    for (const ax_cfg_field_t *f = fields; f < fields + n; f++)
+        if (f->dflt && ax_cfg_store(base, f, f->dflt, &quiet, f->name, 0, NULL) < 0)
             return -1;
     return 0;
 }
@@ -492,34 +475,33 @@ static int s_defaults(void *base, const s_field_t *fields, size_t n)
  *  Construction and destruction
  */
 
-static void s_keyword_clear(ax_keyword_t *kw)
+/*  The clear functions of ax_cfg_keyword_record and ax_cfg_profile_record. */
+static void s_keyword_clear(void *rec)
 {
+    ax_keyword_t *kw = rec;
     free(kw->term);
     ax_strv_free(&kw->aliases, kw->n_aliases);
     free(kw->company);
     memset(kw, 0, sizeof *kw);
 }
 
-static void s_keywords_free(ax_keyword_t **keywords, size_t n)
+static void s_profile_clear(void *rec)
 {
-    for (size_t i = 0; *keywords && i < n; i++)
-        s_keyword_clear(&(*keywords)[i]);
-    free(*keywords);
-    *keywords = NULL;
+    ax_profile_clear(rec);
 }
 
-static void s_profiles_free(ax_profile_t **profiles, size_t n)
+void ax_cfg_records_free(const ax_cfg_record_t *r, void **recs_p, size_t n)
 {
-    for (size_t i = 0; *profiles && i < n; i++)
-        ax_profile_clear(&(*profiles)[i]);
-    free(*profiles);
-    *profiles = NULL;
+    for (size_t i = 0; *recs_p && i < n; i++)
+        r->clear((char *) *recs_p + i * r->size);
+    free(*recs_p);
+    *recs_p = NULL;
 }
 
 ax_config_t *ax_config_new(void)
 {
     ax_config_t *cfg = calloc(1, sizeof *cfg);
-    if (cfg && s_defaults(cfg, s_keys, S_NKEYS) < 0)
+    if (cfg && ax_cfg_defaults(cfg, ax_cfg_keys, S_NKEYS) < 0)
         ax_config_destroy(&cfg);
     return cfg;
 }
@@ -529,12 +511,13 @@ void ax_config_destroy(ax_config_t **self_p)
     if (!self_p || !*self_p)
         return;
     ax_config_t *cfg = *self_p;
-    for (size_t i = 0; i < S_NKEYS; i++)
-        if (s_keys[i].type == T_STR)
-            free(*S_AT(cfg, &s_keys[i], char *));
-        else if (s_keys[i].type == T_LIST)
-            s_set_list(cfg, &s_keys[i], NULL, 0);
-    s_profiles_free(&cfg->profiles, cfg->n_profiles);
+    for (const ax_cfg_field_t *f = ax_cfg_keys; f < ax_cfg_keys + S_NKEYS; f++)
+        if (f->type == T_STR)
+            free(*AX_CFG_AT(cfg, f, char *));
+        else if (f->type == T_LIST)
+            ax_cfg_set_list(cfg, f, NULL, 0);
+        else if (f->type == T_PROFILES)
+            ax_cfg_records_free(&ax_cfg_profile_record, AX_CFG_AT(cfg, f, void *), *AX_CFG_COUNT_AT(cfg, f));
     free(cfg);
     *self_p = NULL;
 }
@@ -544,391 +527,70 @@ void ax_config_destroy(ax_config_t **self_p)
  */
 
 /*  Reports what is wrong with the stored value of f ("required" when unset). */
-static void s_check_value(s_err_t *e, const void *base, const s_field_t *f, const char *key, int line)
+static void s_check_value(ax_cfg_err_t *e, const void *base, const ax_cfg_field_t *f, const char *key,
+                          int line)
 {
     if (f->type == T_STR) {
-        const char *v = *S_AT(base, f, char *);
+        const char *v = *AX_CFG_AT(base, f, char *), *why = v ? ax_cfg_problem(f->check, v) : NULL;
         if (!v && !(f->flags & F_NULLABLE))
-            s_report(e, line, key, "required");
-        else if (v && !s_value_ok(f->check, v))
-            s_report(e, line, key, "%s", s_reasons[f->check]);
+            ax_cfg_report(e, line, key, "required");
+        else if (why)
+            ax_cfg_report(e, line, key, "%s", why);
     } else if (f->type == T_INT || f->type == T_DOUBLE) {
-        double v = f->type == T_INT ? *S_AT(base, f, int) : *S_AT(base, f, double);
+        double v = f->type == T_INT ? *AX_CFG_AT(base, f, int) : *AX_CFG_AT(base, f, double);
         if (!(v >= f->min && v <= f->max))
-            s_report(e, line, key, "must be between %.15g and %.15g (got %.15g)", f->min, f->max, v);
+            ax_cfg_report(e, line, key, "must be between %.15g and %.15g (got %.15g)", f->min, f->max, v);
     } else if (f->type == T_LIST) {
-        char *const *v = *S_AT(base, f, char **);
-        for (size_t i = 0; i < *S_COUNT_AT(base, f); i++)
-            if (!v[i] || !s_value_ok(f->check, v[i]))
-                s_report(e, line, key, "item %zu %s", i + 1, s_reasons[f->check]);
+        char *const *v = *AX_CFG_AT(base, f, char **);
+        for (size_t i = 0; i < *AX_CFG_COUNT_AT(base, f); i++)
+            if (!v[i] || ax_cfg_problem(f->check, v[i]))
+                ax_cfg_report(e, line, key, "item %zu %s", i + 1, s_reasons[f->check]);
     }
 }
 
 /*  Checks every field of a record (a profile or a keyword) not in the failed mask,
  *  with lines[i] (or line) as the line of field i. deep also checks the keywords. */
-static void s_check_record(s_err_t *e, const void *base, const s_field_t *fields, size_t n, uint32_t failed,
-                           const char *prefix, const int *lines, int line, bool deep)
+void ax_cfg_check_record(ax_cfg_err_t *e, const void *base, const ax_cfg_field_t *fields, size_t n,
+                         uint32_t failed, const char *prefix, const int *lines, int line, bool deep)
 {
-    char key[S_KEYLEN];
+    char key[AX_CFG_KEYLEN];
     for (size_t i = 0; i < n; i++) {
-        s_keyf(key, "%s.%s", prefix, fields[i].name);
+        ax_cfg_keyf(key, "%s.%s", prefix, fields[i].name);
         if (!(failed & (1u << i)))
             s_check_value(e, base, &fields[i], key, lines && lines[i] ? lines[i] : line);
-        for (size_t j = 0; deep && fields[i].type == T_KEYWORDS && j < *S_COUNT_AT(base, &fields[i]); j++) {
-            s_keyf(key, "%s.keywords[%zu]", prefix, j);
-            s_check_record(e, &(*S_AT(base, &fields[i], ax_keyword_t *))[j], s_keyword_fields,
-                           S_COUNT(s_keyword_fields), 0, key, NULL, line, false);
+        size_t n_keywords = deep && fields[i].type == T_KEYWORDS ? *AX_CFG_COUNT_AT(base, &fields[i]) : 0;
+        for (size_t j = 0; j < n_keywords; j++) {
+            ax_cfg_keyf(key, "%s.keywords[%zu]", prefix, j);
+            ax_cfg_check_record(e, &(*AX_CFG_AT(base, &fields[i], ax_keyword_t *))[j], s_keyword_fields,
+                                S_COUNT(s_keyword_fields), 0, key, NULL, line, false);
         }
     }
 }
 
 /*  The rules that span fields of profiles[i]: a unique name, at least one keyword,
  *  min_hits reachable. Fields in failed were already reported and are skipped. */
-static void s_profile_rules(s_err_t *e, const ax_profile_t *profiles, size_t i, uint32_t failed,
-                            const int *lines, int line)
+void ax_cfg_profile_rules(ax_cfg_err_t *e, const ax_profile_t *profiles, size_t i, uint32_t failed,
+                          const int *lines, int line)
 {
     const ax_profile_t *p = &profiles[i];
     char key[64];
 #define S_LINE(f) (lines && lines[f] ? lines[f] : line)
     snprintf(key, sizeof key, "profiles[%zu].keywords", i);
     if (!(failed & (1u << P_KEYWORDS)) && p->n_keywords == 0)
-        s_report(e, S_LINE(P_KEYWORDS), key, "at least one keyword is required");
+        ax_cfg_report(e, S_LINE(P_KEYWORDS), key, "at least one keyword is required");
     snprintf(key, sizeof key, "profiles[%zu].min_hits", i);
     if (!(failed & (1u << P_KEYWORDS | 1u << P_MIN_HITS)) && p->n_keywords && p->min_hits >= 0
         && (size_t) p->min_hits > p->n_keywords)
-        s_report(e, S_LINE(P_MIN_HITS), key, "%d is more than the %zu keywords: no paper could pass", p->min_hits,
-                 p->n_keywords);
+        ax_cfg_report(e, S_LINE(P_MIN_HITS), key, "%d is more than the %zu keywords: no paper could pass",
+                      p->min_hits, p->n_keywords);
     snprintf(key, sizeof key, "profiles[%zu].name", i);
     for (size_t j = 0; p->name && !(failed & (1u << P_NAME)) && j < i; j++)
         if (profiles[j].name && strcmp(profiles[j].name, p->name) == 0) {
-            s_report(e, S_LINE(P_NAME), key, "duplicate profile name \"%s\" (also profiles[%zu])", p->name, j);
+            ax_cfg_report(e, S_LINE(P_NAME), key, "duplicate profile name \"%s\" (also profiles[%zu])",
+                          p->name, j);
             break;
         }
 #undef S_LINE
-}
-
-/*  ------------------------------------------------------------------------------
- *  Reading the YAML document
- */
-
-typedef struct {
-    ax_config_t *cfg;
-    yaml_document_t *doc;
-    s_err_t err;
-    const char *dir;            /* folder of the file, for snapshot:PATH */
-} s_ctx_t;
-
-static int s_line(const yaml_node_t *node)
-{
-    return node ? (int) node->start_mark.line + 1 : 0;
-}
-
-static bool s_is_null(const yaml_node_t *node)
-{
-    if (!node || node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return false;
-    const char *v = (const char *) node->data.scalar.value;
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-static const char *s_kind(const yaml_node_t *node)
-{
-    return node->type == YAML_SEQUENCE_NODE  ? "a list"
-           : node->type == YAML_MAPPING_NODE ? "a mapping"
-           : s_is_null(node)                 ? "null"
-                                             : "a single value";
-}
-
-static yaml_node_t *s_node(s_ctx_t *c, int index)
-{
-    return yaml_document_get_node(c->doc, index);
-}
-
-static size_t s_items(const yaml_node_t *seq)
-{
-    return (size_t) (seq->data.sequence.items.top - seq->data.sequence.items.start);
-}
-
-/*  The text of a scalar node; NULL for YAML null and, reported, for anything else
- *  that is not a usable string. */
-static const char *s_text(s_ctx_t *c, yaml_node_t *node, const char *key, bool *bad)
-{
-    *bad = node->type != YAML_SCALAR_NODE;
-    if (*bad)
-        s_report(&c->err, s_line(node), key, "expected a single value, not %s", s_kind(node));
-    else if (strlen((const char *) node->data.scalar.value) != node->data.scalar.length) {
-        s_report(&c->err, s_line(node), key, "contains a NUL character");
-        *bad = true;
-    }
-    return *bad || s_is_null(node) ? NULL : (const char *) node->data.scalar.value;
-}
-
-/*  A YAML list into the list field f of base: each item a string that passes f's
- *  check. Null is the empty list. On any problem the old value stays. */
-static void s_read_list(s_ctx_t *c, void *base, const s_field_t *f, yaml_node_t *node, const char *key)
-{
-    if (s_is_null(node) || node->type != YAML_SEQUENCE_NODE) {
-        if (s_is_null(node))
-            s_set_list(base, f, NULL, 0);
-        else
-            s_report(&c->err, s_line(node), key, "expected a list, like [a, b], not %s", s_kind(node));
-        return;
-    }
-    size_t count = s_items(node), got = 0;
-    char **items = calloc(count + 1, sizeof *items);
-    int before = c->err.count;
-    for (size_t i = 0; items && i < count; i++) {
-        char ikey[S_KEYLEN];
-        bool bad;
-        yaml_node_t *item = s_node(c, node->data.sequence.items.start[i]);
-        s_keyf(ikey, "%s[%zu]", key, i);
-        const char *t = s_text(c, item, ikey, &bad);
-        if (!bad && (!t || !s_value_ok(f->check, t)))
-            s_report(&c->err, s_line(item), ikey, "%s", t ? s_reasons[f->check] : "must not be null");
-        else if (t && !(items[got++] = strdup(t)))
-            s_report(&c->err, s_line(item), ikey, "out of memory");
-    }
-    if (!items)
-        s_report(&c->err, s_line(node), key, "out of memory");
-    if (c->err.count != before)
-        ax_strv_free(&items, got);
-    else
-        s_set_list(base, f, items, got);
-}
-
-static uint32_t s_read_map(s_ctx_t *c, void *base, const s_field_t *fields, size_t n, yaml_node_t *map,
-                           const char *shown, const char *lookup, int *lines);
-
-/*  "ArXiv cs.IR, cs.LG digest" from the profile's categories. */
-static char *s_default_title(const ax_profile_t *p)
-{
-    size_t len = 16;
-    for (size_t i = 0; i < p->n_categories; i++)
-        len += strlen(p->categories[i]) + 2;
-    char *t = malloc(len);
-    if (!t)
-        return NULL;
-    strcpy(t, "ArXiv");
-    for (size_t i = 0; i < p->n_categories; i++)
-        strcat(strcat(t, i ? ", " : " "), p->categories[i]);
-    return strcat(t, " digest");
-}
-
-/*  A YAML list of records (profiles or keywords) into the field f of base, replacing
- *  what was there. Each record gets its defaults, its fields, then its checks; one
- *  with any problem is reported and left out. A keyword may also be a plain term. */
-static void s_read_records(s_ctx_t *c, void *base, const s_field_t *f, yaml_node_t *node, const char *key)
-{
-    bool profiles = f->type == T_PROFILES;
-    const s_field_t *fields = profiles ? s_profile_fields : s_keyword_fields;
-    size_t nf = profiles ? S_COUNT(s_profile_fields) : S_COUNT(s_keyword_fields);
-    size_t size = profiles ? sizeof(ax_profile_t) : sizeof(ax_keyword_t);
-    if (node->type != YAML_SEQUENCE_NODE) {
-        s_report(&c->err, s_line(node), key, "expected a list of %s, not %s",
-                 profiles ? "profiles" : "terms or {term, aliases, company}", s_kind(node));
-        return;
-    }
-    size_t count = s_items(node), kept = 0;
-    char *recs = calloc(count + 1, size);
-    bool *bad = calloc(count + 1, sizeof *bad);
-    if (!recs || !bad) {
-        s_report(&c->err, s_line(node), key, "out of memory");
-        free(recs);
-        free(bad);
-        return;
-    }
-    for (size_t i = 0; i < count; i++) {
-        yaml_node_t *item = s_node(c, node->data.sequence.items.start[i]);
-        char ikey[S_KEYLEN], tkey[S_KEYLEN];
-        int lines[16] = {0}, before = c->err.count;
-        uint32_t failed = 0;
-        void *rec = recs + i * size;
-        bool map = item->type == YAML_MAPPING_NODE;
-        s_keyf(ikey, "%s[%zu]", key, i);
-        s_keyf(tkey, "%s.term", ikey);
-        if (s_defaults(rec, fields, nf) < 0)
-            s_report(&c->err, s_line(item), ikey, "out of memory");
-        else if (map)
-            failed = s_read_map(c, rec, fields, nf, item, ikey, "", lines);
-        else if (!profiles && item->type == YAML_SCALAR_NODE && !s_is_null(item))
-            failed = s_store(rec, &fields[0], (const char *) item->data.scalar.value, &c->err, tkey,
-                             s_line(item), NULL) < 0;
-        else
-            s_report(&c->err, s_line(item), ikey, "expected %s, not %s",
-                     profiles ? "a mapping {name, keywords, ...}" : "a term or a mapping {term, aliases, company}",
-                     s_kind(item));
-        ax_profile_t *prof = profiles ? rec : NULL;
-        if (map && prof && !prof->title && !(prof->title = s_default_title(prof)))
-            s_report(&c->err, s_line(item), ikey, "out of memory");
-        if (map || c->err.count == before)
-            s_check_record(&c->err, rec, fields, nf, failed, ikey, lines, s_line(item), false);
-        if (map && prof)
-            s_profile_rules(&c->err, (ax_profile_t *) (void *) recs, i, failed, lines, s_line(item));
-        bad[i] = c->err.count != before;
-    }
-    for (size_t i = 0; i < count; i++) {        /* keep the records without problems */
-        void *rec = recs + i * size;
-        if (!bad[i])
-            memmove(recs + kept++ * size, rec, size);
-        else if (profiles)
-            ax_profile_clear(rec);
-        else
-            s_keyword_clear(rec);
-    }
-    free(bad);
-    if (profiles)
-        s_profiles_free(S_AT(base, f, ax_profile_t *), *S_COUNT_AT(base, f));
-    else
-        s_keywords_free(S_AT(base, f, ax_keyword_t *), *S_COUNT_AT(base, f));
-    *S_AT(base, f, void *) = recs;
-    *S_COUNT_AT(base, f) = kept;
-}
-
-/*  Reads the value node of field f of base. */
-static void s_read_value(s_ctx_t *c, void *base, const s_field_t *f, yaml_node_t *node, const char *key)
-{
-    bool bad;
-    if (f->type == T_LIST)
-        s_read_list(c, base, f, node, key);
-    else if ((f->type == T_KEYWORDS || f->type == T_PROFILES) && !s_is_null(node))
-        s_read_records(c, base, f, node, key);
-    else if (f->type == T_KEYWORDS)
-        s_report(&c->err, s_line(node), key, "expected a list of terms, not null");
-    else if (f->type != T_PROFILES) {
-        const char *t = s_text(c, node, key, &bad);
-        if (!bad)
-            s_store(base, f, t, &c->err, key, s_line(node), c->dir);
-    }
-}
-
-/*  The distinct names one level below lookup in fields, for suggestions. */
-static size_t s_children(const s_field_t *fields, size_t n, const char *lookup, const char **out, char names[][32])
-{
-    size_t got = 0, plen = strlen(lookup);
-    for (size_t i = 0; i < n; i++) {
-        const char *rest = fields[i].name;
-        if (plen && (strncmp(rest, lookup, plen) != 0 || rest[plen] != '.'))
-            continue;
-        rest += plen ? plen + 1 : 0;
-        snprintf(names[got], 32, "%.*s", (int) strcspn(rest, "."), rest);
-        size_t j = 0;
-        while (j < got && strcmp(out[j], names[got]) != 0)
-            j++;
-        if (j == got)
-            out[got] = names[got], got++;
-    }
-    return got;
-}
-
-/*  Reads a mapping into base: each key is looked up in fields as lookup.key (a
- *  dotted prefix of a field name is a section mapping, read recursively) and shown
- *  in messages as shown.key. lines[i], when given, gets the line of field i's value.
- *  Returns the mask of fields that had problems. */
-static uint32_t s_read_map(s_ctx_t *c, void *base, const s_field_t *fields, size_t n, yaml_node_t *map,
-                           const char *shown, const char *lookup, int *lines)
-{
-    uint32_t failed = 0;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-        yaml_node_t *knode = s_node(c, p->key), *value = s_node(c, p->value);
-        if (knode->type != YAML_SCALAR_NODE) {
-            s_report(&c->err, s_line(knode), shown, "keys must be plain strings, not %s", s_kind(knode));
-            continue;
-        }
-        const char *name = (const char *) knode->data.scalar.value;
-        char key[S_KEYLEN], full[S_KEYLEN];
-        s_keyf(key, "%s%s%s", shown, *shown ? "." : "", name);
-        s_keyf(full, "%s%s%s", lookup, *lookup ? "." : "", name);
-        yaml_node_pair_t *q = map->data.mapping.pairs.start;
-        while (q < p && !(s_node(c, q->key)->type == YAML_SCALAR_NODE
-                          && !strcmp((const char *) s_node(c, q->key)->data.scalar.value, name)))
-            q++;
-        if (q < p) {
-            s_report(&c->err, s_line(knode), key, "duplicate key (first at line %d)", s_line(s_node(c, q->key)));
-            continue;
-        }
-        size_t i = 0, flen = strlen(full);
-        bool section = false;
-        while (i < n && strcmp(fields[i].name, full) != 0)
-            i++;
-        for (size_t j = 0; j < n && !section; j++)
-            section = !strncmp(fields[j].name, full, flen) && fields[j].name[flen] == '.';
-        int before = c->err.count;
-        if (i < n)
-            s_read_value(c, base, &fields[i], value, key);
-        else if (section && value->type == YAML_MAPPING_NODE)
-            s_read_map(c, base, fields, n, value, key, full, NULL);
-        else if (section && !s_is_null(value))
-            s_report(&c->err, s_line(value), key, "expected a mapping, not %s", s_kind(value));
-        else if (!section) {
-            char names[48][32];
-            const char *cand[48];
-            s_unknown(&c->err, s_line(knode), key, name, cand, s_children(fields, n, lookup, cand, names), "key");
-        }
-        if (i < n && i < 32 && lines)
-            lines[i] = s_line(value);
-        if (i < n && i < 32 && c->err.count != before)
-            failed |= 1u << i;
-    }
-    return failed;
-}
-
-/*  The absolute folder of path (for snapshot:PATH), or its dirname; caller frees. */
-static char *s_dir_of(const char *path)
-{
-    char *dir = realpath(path, NULL);
-    if (!dir && !(dir = strdup(path)))
-        return NULL;
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else
-        slash[slash == dir] = '\0';
-    return dir;
-}
-
-int ax_config_load_file(ax_config_t *cfg, const char *path, char **errors)
-{
-    s_ctx_t c = {.cfg = cfg, .err = {.errors = errors, .file = path}};
-    yaml_parser_t parser;
-    yaml_document_t doc, extra;
-    FILE *f = fopen(path, "rb");
-    if (!f || !yaml_parser_initialize(&parser)) {
-        s_report(&c.err, 0, "", "cannot open: %s", f ? "out of memory" : strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    yaml_parser_set_input_file(&parser, f);
-    bool have_doc = yaml_parser_load(&parser, &doc), loaded = have_doc;
-    yaml_node_t *root = loaded ? yaml_document_get_root_node(&doc) : NULL;
-    if (root && yaml_parser_load(&parser, &extra)) {
-        if (yaml_document_get_root_node(&extra))
-            s_report(&c.err, s_line(yaml_document_get_root_node(&extra)), "", "only one YAML document is allowed");
-        yaml_document_delete(&extra);
-    } else if (root)
-        loaded = false;
-    if (!loaded && parser.context && parser.context_mark.line != parser.problem_mark.line)
-        s_report(&c.err, (int) parser.problem_mark.line + 1, "", "invalid YAML: %s (%s at line %d)",
-                 parser.problem ? parser.problem : "error", parser.context, (int) parser.context_mark.line + 1);
-    else if (!loaded)
-        s_report(&c.err, (int) parser.problem_mark.line + 1, "", "invalid YAML: %s%s%s",
-                 parser.problem ? parser.problem : "error", parser.context ? " " : "",
-                 parser.context ? parser.context : "");
-    else if (root && root->type != YAML_MAPPING_NODE && !s_is_null(root))
-        s_report(&c.err, s_line(root), "", "the file must be a mapping of sections (redis:, broker:, profiles:, ...)");
-    else if (root && !s_is_null(root)) {
-        c.doc = &doc;
-        if (!(c.dir = s_dir_of(path)))
-            s_report(&c.err, 0, "", "out of memory");
-        else
-            s_read_map(&c, cfg, s_keys, S_NKEYS, root, "", "", NULL);
-        free((char *) c.dir);
-    }
-    if (have_doc)
-        yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
-    return c.err.count ? -1 : 0;
 }
 
 /*  ------------------------------------------------------------------------------
@@ -937,16 +599,16 @@ int ax_config_load_file(ax_config_t *cfg, const char *path, char **errors)
 
 int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors)
 {
-    s_err_t e = {.errors = errors};
+    ax_cfg_err_t e = {.errors = errors};
     char names[S_NKEYS][64];
     const char *cand[S_NKEYS + 1], *key_env = cfg->llm.api_key_env;
     envp = envp ? envp : environ;
     for (size_t i = 0; i < S_NKEYS; i++) {      /* ARXDIGEST_ + KEY upper-cased, '.' -> '_' */
-        int len = snprintf(names[i], sizeof names[i], "ARXDIGEST_%s", s_keys[i].name);
+        int len = snprintf(names[i], sizeof names[i], "ARXDIGEST_%s", ax_cfg_keys[i].name);
         for (int j = 10; j < len; j++)
             names[i][j] = names[i][j] == '.' ? '_' : (char) toupper((unsigned char) names[i][j]);
         /* profiles have no variable: suggest the key's own variable in their place */
-        cand[i] = s_keys[i].type == T_PROFILES ? "ARXDIGEST_LLM_API_KEY" : names[i];
+        cand[i] = ax_cfg_keys[i].type == T_PROFILES ? "ARXDIGEST_LLM_API_KEY" : names[i];
     }
     for (size_t i = 0; envp && envp[i]; i++)     /* the key's variable may be renamed here too */
         if (!strncmp(envp[i], "ARXDIGEST_LLM_API_KEY_ENV=", 26))
@@ -960,62 +622,63 @@ int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors)
         if (!strcmp(name, "ARXDIGEST_LLM_API_KEY") || (key_env && !strcmp(name, key_env)))
             continue;
         size_t k = 0;
-        while (k < S_NKEYS && (strcmp(names[k], name) != 0 || s_keys[k].type == T_PROFILES))
+        while (k < S_NKEYS && (strcmp(names[k], name) != 0 || ax_cfg_keys[k].type == T_PROFILES))
             k++;
         e.env = name;
         if (k < S_NKEYS)
-            s_store(cfg, &s_keys[k], eq + 1, &e, s_keys[k].name, 0, NULL);
+            ax_cfg_store(cfg, &ax_cfg_keys[k], eq + 1, &e, ax_cfg_keys[k].name, 0, NULL);
         else
-            s_unknown(&e, 0, "", name, cand, S_NKEYS, "variable");
+            ax_cfg_unknown(&e, 0, "", name, cand, S_NKEYS, "variable");
     }
     return e.count ? -1 : 0;
 }
 
 int ax_config_set(ax_config_t *cfg, const char *key, const char *value, char **errors)
 {
-    s_err_t e = {.errors = errors};
+    ax_cfg_err_t e = {.errors = errors};
     const char *cand[S_NKEYS];
     size_t k = 0;
-    while (key && k < S_NKEYS && strcmp(s_keys[k].name, key) != 0)
+    while (key && k < S_NKEYS && strcmp(ax_cfg_keys[k].name, key) != 0)
         k++;
-    if (key && k < S_NKEYS && s_keys[k].type == T_PROFILES)
-        s_report(&e, 0, key, "can only be given in the config file");
+    if (key && k < S_NKEYS && ax_cfg_keys[k].type == T_PROFILES)
+        ax_cfg_report(&e, 0, key, "can only be given in the config file");
     else if (!key || k == S_NKEYS) {
         for (size_t i = 0; i < S_NKEYS; i++)
-            cand[i] = s_keys[i].name;
-        s_unknown(&e, 0, key ? key : "(null)", key ? key : "", cand, S_NKEYS, "key");
+            cand[i] = ax_cfg_keys[i].name;
+        ax_cfg_unknown(&e, 0, key ? key : "(null)", key ? key : "", cand, S_NKEYS, "key");
     } else if (!value)
-        s_report(&e, 0, key, "needs a value");
+        ax_cfg_report(&e, 0, key, "needs a value");
     else
-        s_store(cfg, &s_keys[k], value, &e, key, 0, NULL);
+        ax_cfg_store(cfg, &ax_cfg_keys[k], value, &e, key, 0, NULL);
     return e.count ? -1 : 0;
 }
 
 int ax_config_validate(const ax_config_t *cfg, char **errors)
 {
-    s_err_t e = {.errors = errors};
+    ax_cfg_err_t e = {.errors = errors};
     for (size_t i = 0; i < S_NKEYS; i++)
-        s_check_value(&e, cfg, &s_keys[i], s_keys[i].name, 0);
+        s_check_value(&e, cfg, &ax_cfg_keys[i], ax_cfg_keys[i].name, 0);
     for (size_t i = 0; i < cfg->n_profiles; i++) {
         char key[48];
         snprintf(key, sizeof key, "profiles[%zu]", i);
-        s_check_record(&e, &cfg->profiles[i], s_profile_fields, S_COUNT(s_profile_fields), 0, key, NULL, 0, true);
-        s_profile_rules(&e, cfg->profiles, i, 0, NULL, 0);
+        ax_cfg_check_record(&e, &cfg->profiles[i], s_profile_fields, S_COUNT(s_profile_fields), 0, key, NULL,
+                            0, true);
+        ax_cfg_profile_rules(&e, cfg->profiles, i, 0, NULL, 0);
     }
     const char *urls[][2] = {{"arxiv.api_url", cfg->arxiv.api_url}, {"arxiv.oai_url", cfg->arxiv.oai_url},
                              {"arxiv.rss_url", cfg->arxiv.rss_url}};
     for (size_t i = 0; i < 3 && cfg->arxiv.min_interval_ms < 3000; i++)
         if (s_is_arxiv_host(urls[i][1])) {
-            s_report(&e, 0, "arxiv.min_interval_ms",
-                     "%d is below the 3000 ms arXiv allows (%s is an arXiv host); only local test servers "
-                     "may use less", cfg->arxiv.min_interval_ms, urls[i][0]);
+            ax_cfg_report(&e, 0, "arxiv.min_interval_ms",
+                          "%d is below the 3000 ms arXiv allows (%s is an arXiv host); "
+                          "only local test servers may use less", cfg->arxiv.min_interval_ms, urls[i][0]);
             break;
         }
     if (cfg->run.from && cfg->run.to && s_date_ok(cfg->run.from) && s_date_ok(cfg->run.to)
         && strcmp(cfg->run.from, cfg->run.to) > 0)
-        s_report(&e, 0, "run.to", "%s is before run.from %s", cfg->run.to, cfg->run.from);
+        ax_cfg_report(&e, 0, "run.to", "%s is before run.from %s", cfg->run.to, cfg->run.from);
     if (cfg->broker.bind && cfg->broker.control && !strcmp(cfg->broker.bind, cfg->broker.control))
-        s_report(&e, 0, "broker.control", "must differ from broker.bind");
+        ax_cfg_report(&e, 0, "broker.control", "must differ from broker.bind");
     return e.count ? -1 : 0;
 }
 
