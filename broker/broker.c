@@ -19,41 +19,10 @@
 #include "daemon.h"
 #include "log.h"
 #include "proto.h"
+#include "run.h"
 #include "source.h"
 #include "store.h"
 #include "text.h"
-
-/*  A job: its papers stay packed from creation to completion, so a re-dispatch sends the
- *  very same papers. ids/subs are kept to record the papers as failed if it never succeeds. */
-typedef struct s_job {
-    uint64_t id;
-    uint32_t attempt;               /* dispatches so far */
-    msgpack_sbuffer papers;         /* msgpack array of papers */
-    char **ids;
-    int64_t *subs;
-    size_t n;
-    int worker;                     /* index in workers while leased, else -1 */
-    int64_t deadline_ms;            /* lease end (monotonic) */
-    char *last_error;
-    struct s_job *next;             /* pending queue link */
-} s_job_t;
-
-typedef struct {
-    char *id;
-    ax_runspec_t spec;
-    msgpack_sbuffer profiles;       /* the spec's profiles, packed once */
-    ax_source_t *source;
-    int harvest_done;
-    uint64_t next_job, jobs_total, jobs_done, jobs_failed, harvested, duplicates;
-    s_job_t *pending_head, *pending_tail;
-    size_t n_pending;
-    s_job_t **inflight;
-    size_t n_inflight, cap_inflight;
-    ax_paper_t *batch;              /* papers read but not yet in a job */
-    size_t n_batch;
-    int64_t started_ms;
-    const char *state;              /* static string: harvesting, dispatching, collected */
-} s_run_t;
 
 typedef struct {
     unsigned char identity[AX_PROTO_MAX_IDENTITY];
@@ -72,8 +41,8 @@ struct ax_broker {
     uint32_t job_size;
     s_worker_t *workers;
     size_t n_workers, cap_workers, rr;
-    s_run_t *active;
-    s_run_t **queued;
+    ax_run_t *active;
+    ax_run_t **queued;
     size_t n_queued;
 };
 
@@ -90,298 +59,49 @@ static redisContext *s_redis(ax_broker_t *self)
     return ax_redis_link_get(&self->redis);
 }
 
-/*  HSET of the run's counters and state (state NULL: unchanged); failures are logged and
- *  the next update writes everything again. */
-static void s_run_publish(ax_broker_t *self, s_run_t *run, const char *state)
-{
-    redisContext *c = s_redis(self);
-    if (!c)
-        return;
-    char key[300], *err = NULL;
-    ax_source_stats_t st = {0};
-    if (state)
-        run->state = state;
-    if (run->source)
-        ax_source_stats(run->source, &st);
-    ax_run_key(key, sizeof key, run->id, "");
-    redisReply *r = ax_redis_cmd(
-        c, &err,
-        "HSET %s harvested %" PRIu64 " duplicates %" PRIu64 " jobs_total %" PRIu64
-        " jobs_done %" PRIu64 " jobs_failed %" PRIu64 " read %" PRIu64 " malformed %" PRIu64
-        " filtered %" PRIu64 " updated_ms %lld state %s",
-        key, run->harvested, run->duplicates, run->jobs_total, run->jobs_done, run->jobs_failed,
-        st.read, st.malformed, st.filtered, (long long) ax_now_ms(), run->state);
-    if (!r)
-        ax_log_warn("cannot update run state|run=%s error=\"%s\"", run->id, err);
-    freeReplyObject(r);
-    free(err);
-}
+/* ---------------------------------------------------------------- runs */
 
-/* ---------------------------------------------------------------- jobs and runs */
-
-static void s_job_destroy(s_job_t **job_p)
-{
-    s_job_t *job = *job_p;
-    if (!job)
-        return;
-    msgpack_sbuffer_destroy(&job->papers);
-    ax_strv_free(&job->ids, job->n);
-    free(job->subs);
-    free(job->last_error);
-    free(job);
-    *job_p = NULL;
-}
-
-static void s_run_destroy(s_run_t **run_p)
-{
-    s_run_t *run = *run_p;
-    if (!run)
-        return;
-    for (s_job_t *j = run->pending_head, *next; j; j = next) {
-        next = j->next;
-        s_job_destroy(&j);
-    }
-    for (size_t i = 0; i < run->n_inflight; i++)
-        s_job_destroy(&run->inflight[i]);
-    free(run->inflight);
-    for (size_t i = 0; i < run->n_batch; i++)
-        ax_paper_clear(&run->batch[i]);
-    free(run->batch);
-    ax_source_destroy(&run->source);
-    msgpack_sbuffer_destroy(&run->profiles);
-    ax_runspec_clear(&run->spec);
-    free(run->id);
-    free(run);
-    *run_p = NULL;
-}
-
-static void s_pending_push(s_run_t *run, s_job_t *job, int front)
-{
-    job->worker = -1;
-    job->next = NULL;
-    if (!run->pending_head)
-        run->pending_head = run->pending_tail = job;
-    else if (front) {
-        job->next = run->pending_head;
-        run->pending_head = job;
-    } else {
-        run->pending_tail->next = job;
-        run->pending_tail = job;
-    }
-    run->n_pending++;
-}
-
-static s_job_t *s_pending_pop(s_run_t *run)
-{
-    s_job_t *job = run->pending_head;
-    if (job) {
-        run->pending_head = job->next;
-        if (!run->pending_head)
-            run->pending_tail = NULL;
-        run->n_pending--;
-        job->next = NULL;
-    }
-    return job;
-}
-
-/*  Removes job `id` from the in-flight set or the pending queue and returns it. */
-static s_job_t *s_job_take(s_run_t *run, uint64_t id)
-{
-    for (size_t i = 0; i < run->n_inflight; i++)
-        if (run->inflight[i]->id == id) {
-            s_job_t *job = run->inflight[i];
-            run->inflight[i] = run->inflight[--run->n_inflight];
-            return job;
-        }
-    for (s_job_t **pp = &run->pending_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next)
-        if ((*pp)->id == id) {
-            s_job_t *job = *pp;
-            *pp = job->next;
-            if (run->pending_tail == job)
-                run->pending_tail = prev;
-            run->n_pending--;
-            return job;
-        }
-    return NULL;
-}
-
-/*  Gives an empty sbuffer room for n bytes, so packing does not grow it by copies. */
-static void s_sbuffer_reserve(msgpack_sbuffer *sb, size_t n)
-{
-    if (sb->alloc >= n)
-        return;
-    char *p = realloc(sb->data, n);
-    if (p) {
-        sb->data = p;
-        sb->alloc = n;
-    }
-}
-
-/*  Upper estimate of the packed size of papers: their text plus per-field overhead. */
-static size_t s_papers_size_hint(const ax_paper_t *papers, size_t n)
-{
-    size_t total = 16;
-    for (size_t i = 0; i < n; i++) {
-        const ax_paper_t *p = &papers[i];
-        total += 160 + strlen(p->id) + (p->title ? strlen(p->title) : 0) +
-                 (p->abstract ? strlen(p->abstract) : 0) + (p->comments ? strlen(p->comments) : 0) +
-                 (p->journal_ref ? strlen(p->journal_ref) : 0) + (p->doi ? strlen(p->doi) : 0);
-        for (size_t a = 0; a < p->n_authors; a++)
-            total += strlen(p->authors[a]) + 5;
-        for (size_t c = 0; c < p->n_categories; c++)
-            total += strlen(p->categories[c]) + 5;
-    }
-    return total;
-}
-
-/*  Records every paper of a job as failed for every profile, so none is lost silently. */
-static int s_job_fail_papers(ax_broker_t *self, s_run_t *run, s_job_t *job)
-{
-    redisContext *c = s_redis(self);
-    if (!c)
-        return -1;
-    ax_result_t res = {.run = run->id, .job = job->id, .attempt = job->attempt};
-    char *names[run->spec.n_profiles + 1];
-    for (size_t p = 0; p < run->spec.n_profiles; p++)
-        names[p] = run->spec.profiles[p].name;
-    res.profiles = names;
-    res.n_profiles = run->spec.n_profiles;
-    res.items = calloc(job->n ? job->n : 1, sizeof *res.items);
-    ax_verdict_t *verdicts = calloc(job->n * res.n_profiles + 1, sizeof *verdicts);
-    int rc = -1;
-    if (res.items && verdicts) {
-        char reason[512];
-        snprintf(reason, sizeof reason, "job %" PRIu64 " failed %u times: %s", job->id,
-                 job->attempt, job->last_error ? job->last_error : "lease expired");
-        for (size_t i = 0; i < job->n; i++) {
-            res.items[i].paper.id = job->ids[i];
-            res.items[i].paper.submitted = job->subs[i];
-            res.items[i].verdicts = &verdicts[i * res.n_profiles];
-            for (size_t p = 0; p < res.n_profiles; p++) {
-                verdicts[i * res.n_profiles + p].state = AX_STATE_FAILED;
-                verdicts[i * res.n_profiles + p].reason = reason;
-            }
-        }
-        res.n_items = job->n;
-        char *err = NULL;
-        rc = ax_store_result(c, &res, &err);
-        if (rc < 0)
-            ax_log_error("cannot record failed papers|run=%s job=%" PRIu64 " error=\"%s\"", run->id,
-                         job->id, err);
-        free(err);
-    }
-    free(res.items);
-    free(verdicts);
-    return rc;
-}
-
-/*  Puts a job back in the queue after a failed attempt, or fails its papers for good. */
-static void s_job_retry(ax_broker_t *self, s_run_t *run, s_job_t *job, const char *why)
+/*  Puts a job back in the queue after a failed attempt, or finishes it as failed (its
+ *  papers recorded failed) after max_attempts. */
+static void s_job_retry(ax_broker_t *self, ax_run_t *run, ax_run_job_t *job, const char *why)
 {
     free(job->last_error);
     job->last_error = strdup(why);
+    ax_run_save_attempt(run, s_redis(self), job);
     if (job->attempt < (uint32_t) self->t.max_attempts) {
-        ax_log_warn("job re-queued|run=%s job=%" PRIu64 " attempt=%u reason=\"%s\"", run->id,
-                    job->id, job->attempt, why);
-        s_pending_push(run, job, 1);
+        ax_log_warn("job re-queued|run=%s job=%" PRIu64 " attempt=%u reason=\"%s\"", run->id, job->id,
+                    job->attempt, why);
+        ax_run_push(run, job, 1);
         return;
     }
-    if (s_job_fail_papers(self, run, job) < 0) {
+    uint64_t id = job->id;
+    size_t n = job->n;
+    if (ax_run_finish(run, s_redis(self), job, 1) < 0) {
         /* Redis is down: keep the job queued so its papers are recorded later. */
         job->attempt--;
-        s_pending_push(run, job, 0);
+        ax_run_push(run, job, 0);
         return;
     }
-    ax_log_error("job failed for good|run=%s job=%" PRIu64 " papers=%zu reason=\"%s\"", run->id,
-                 job->id, job->n, why);
-    run->jobs_failed++;
-    run->jobs_done++;
-    s_job_destroy(&job);
-    s_run_publish(self, run, NULL);
+    ax_log_error("job failed for good|run=%s job=%" PRIu64 " papers=%zu reason=\"%s\"", run->id, id, n, why);
 }
 
-/*  Reads up to job_size papers into the run's batch, de-duplicates them in Redis and
- *  queues them as one job. Returns 1 when it did something, 0 when idle, -1 when the
- *  run failed. */
-static int s_harvest_step(ax_broker_t *self, s_run_t *run)
+static void s_run_next(ax_broker_t *self);
+
+/*  The active run cannot go on (its source failed): record why and move on. */
+static void s_run_fail(ax_broker_t *self, const char *why)
 {
-    uint32_t size = run->spec.job_size ? run->spec.job_size : self->job_size;
-    if (!run->batch && !(run->batch = calloc(size, sizeof *run->batch)))
-        return -1;
-    while (!run->harvest_done && run->n_batch < size) {
-        int rc = ax_source_next(run->source, &run->batch[run->n_batch]);
-        if (rc < 0) {
-            ax_log_error("harvest failed|run=%s error=\"%s\"", run->id, ax_source_error(run->source));
-            return -1;
-        }
-        if (rc == 0)
-            run->harvest_done = 1;
-        else
-            run->n_batch++;
-    }
-    if (run->n_batch > 0) {
-        redisContext *c = s_redis(self);
-        if (!c)
-            return 0;
-        char *ids[size];
-        unsigned char fresh[size];
-        char *err = NULL;
-        for (size_t i = 0; i < run->n_batch; i++)
-            ids[i] = run->batch[i].id;
-        if (ax_store_dedup(c, run->id, ids, run->n_batch, fresh, &err) < 0) {
-            ax_log_warn("de-duplication failed, will retry|run=%s error=\"%s\"", run->id, err);
-            free(err);
-            return 0;
-        }
-        /* Compact the fresh papers to the front; count the others as duplicates. */
-        size_t n = 0;
-        for (size_t i = 0; i < run->n_batch; i++) {
-            if (fresh[i]) {
-                if (n != i) {
-                    run->batch[n] = run->batch[i];
-                    memset(&run->batch[i], 0, sizeof run->batch[i]);
-                }
-                n++;
-            } else {
-                run->duplicates++;
-                ax_paper_clear(&run->batch[i]);
-            }
-        }
-        if (n > 0) {
-            s_job_t *job = calloc(1, sizeof *job);
-            if (!job || !(job->ids = calloc(n, sizeof *job->ids)) ||
-                !(job->subs = calloc(n, sizeof *job->subs))) {
-                s_job_destroy(&job);
-                return -1;
-            }
-            job->id = ++run->next_job;
-            job->n = n;
-            msgpack_sbuffer_init(&job->papers);
-            s_sbuffer_reserve(&job->papers, s_papers_size_hint(run->batch, n));
-            ax_pack_papers(&job->papers, run->batch, n);
-            for (size_t i = 0; i < n; i++) {
-                job->ids[i] = run->batch[i].id;    /* ownership moves to the job */
-                run->batch[i].id = NULL;
-                job->subs[i] = run->batch[i].submitted;
-                ax_paper_clear(&run->batch[i]);
-            }
-            run->harvested += n;
-            run->jobs_total++;
-            s_pending_push(run, job, 0);
-        }
-        run->n_batch = 0;
-    }
-    if (run->harvest_done) {
-        ax_source_stats_t st;
-        ax_source_stats(run->source, &st);
-        ax_log_info("harvest finished|run=%s harvested=%" PRIu64 " duplicates=%" PRIu64
-                    " malformed=%" PRIu64 " filtered=%" PRIu64 " jobs=%" PRIu64,
-                    run->id, run->harvested, run->duplicates, st.malformed, st.filtered,
-                    run->jobs_total);
-        s_run_publish(self, run, "dispatching");
-    } else if (run->jobs_total % 16 == 1)
-        s_run_publish(self, run, NULL);
-    return 1;
+    char key[300], *err = NULL;
+    ax_run_t *run = self->active;
+    redisContext *c = s_redis(self);
+    why = why && *why ? why : "harvest failed";
+    ax_log_error("run failed|run=%s error=\"%s\"", run->id, why);
+    redisReply *r = c ? ax_redis_cmd(c, &err, "HSET %s state failed error %s", ax_run_key(key, sizeof key, run->id, ""),
+                                     why)
+                      : NULL;
+    freeReplyObject(r);
+    free(err);
+    ax_run_destroy(&self->active);
+    s_run_next(self);
 }
 
 /*  Activates the next queued run when none is active. */
@@ -392,40 +112,50 @@ static void s_run_next(ax_broker_t *self)
     self->active = self->queued[0];
     memmove(self->queued, self->queued + 1, --self->n_queued * sizeof *self->queued);
     self->active->started_ms = ax_now_ms();
-    ax_log_info("run started|run=%s source=%s profiles=%zu", self->active->id,
-                self->active->spec.source, self->active->spec.n_profiles);
-    s_run_publish(self, self->active, "harvesting");
+    ax_log_info("run started|run=%s source=%s profiles=%zu", self->active->id, self->active->spec.source,
+                self->active->spec.n_profiles);
+    redisContext *c = s_redis(self);
+    if (c && strcmp(self->active->state, "queued") == 0)
+        ax_run_publish(self->active, c, "harvesting");
 }
 
-/*  A run is complete when it is harvested and every job is done or failed: tell the
- *  collector (ax:render) and move on. */
+/*  A run is complete when it is harvested and every job is finished and recorded: tell
+ *  the collector (ax:render) and move on. */
 static void s_run_check_complete(ax_broker_t *self)
 {
-    s_run_t *run = self->active;
-    if (!run || !run->harvest_done || run->n_pending || run->n_inflight)
-        return;
+    ax_run_t *run = self->active;
     redisContext *c = s_redis(self);
-    char key[300], *err = NULL;
-    if (!c)
+    if (!run || !c)
         return;
+    ax_run_flush(run, c);
+    if (!ax_run_complete(run))
+        return;
+    char key[300], *err = NULL;
     ax_run_key(key, sizeof key, run->id, "");
-    redisReply *r = ax_redis_cmd(c, &err, "HSET %s completed_ms %lld", key, (long long) ax_now_ms());
-    if (r) {
+    redisAppendCommand(c, "MULTI");
+    redisAppendCommand(c, "HSET %s completed_ms %lld state collected", key, (long long) ax_now_ms());
+    redisAppendCommand(c, "RPUSH ax:render %s", run->id);
+    redisAppendCommand(c, "EXEC");
+    int ok = 1;
+    for (int i = 0; i < 4; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(c, (void **) &r) != REDIS_OK || !r) {
+            ok = 0;
+            break;
+        }
+        ok &= r->type != REDIS_REPLY_ERROR && (i < 3 || r->type == REDIS_REPLY_ARRAY);
         freeReplyObject(r);
-        r = ax_redis_cmd(c, &err, "RPUSH ax:render %s", run->id);
     }
-    if (!r) {
-        ax_log_warn("cannot mark run collected, will retry|run=%s error=\"%s\"", run->id, err);
+    if (!ok) {
+        ax_log_warn("cannot mark run collected, will retry|run=%s", run->id);
         free(err);
         return;
     }
-    freeReplyObject(r);
-    s_run_publish(self, run, "collected");
-    ax_log_info("run collected|run=%s harvested=%" PRIu64 " jobs=%" PRIu64 " failed_jobs=%" PRIu64
-                " seconds=%.1f",
-                run->id, run->harvested, run->jobs_total, run->jobs_failed,
+    run->state = "collected";
+    ax_log_info("run collected|run=%s harvested=%" PRIu64 " jobs=%" PRIu64 " failed_jobs=%" PRIu64 " seconds=%.1f",
+                run->id, run->n.harvested, run->n.jobs_total, run->n.jobs_failed,
                 (double) (ax_now_ms() - run->started_ms) / 1000.0);
-    s_run_destroy(&self->active);
+    ax_run_destroy(&self->active);
     s_run_next(self);
 }
 
@@ -451,10 +181,10 @@ static void s_worker_send(ax_broker_t *self, s_worker_t *w, const char *cmd, con
 /*  Forgets worker i and re-queues the jobs it held. */
 static void s_worker_remove(ax_broker_t *self, size_t i, const char *why)
 {
-    s_run_t *run = self->active;
+    ax_run_t *run = self->active;
     ax_log_warn("worker gone|worker=%s reason=\"%s\"", self->workers[i].name, why);
     for (size_t k = 0; run && k < run->n_inflight;) {
-        s_job_t *job = run->inflight[k];
+        ax_run_job_t *job = run->inflight[k];
         if (job->worker == (int) i) {
             run->inflight[k] = run->inflight[--run->n_inflight];
             s_job_retry(self, run, job, why);
@@ -471,7 +201,7 @@ static void s_worker_remove(ax_broker_t *self, size_t i, const char *why)
 
 static void s_dispatch(ax_broker_t *self)
 {
-    s_run_t *run = self->active;
+    ax_run_t *run = self->active;
     while (run && run->pending_head && self->n_workers) {
         size_t k, w = 0;
         for (k = 0; k < self->n_workers; k++) {
@@ -482,22 +212,18 @@ static void s_dispatch(ax_broker_t *self)
         if (k == self->n_workers)
             return;                     /* nobody asked for more */
         self->rr = w + 1;
-        if (run->n_inflight == run->cap_inflight) {
-            size_t cap = run->cap_inflight ? run->cap_inflight * 2 : 16;
-            s_job_t **p = realloc(run->inflight, cap * sizeof *p);
-            if (!p)
-                return;
-            run->inflight = p;
-            run->cap_inflight = cap;
+        ax_run_job_t *job = ax_run_pop(run);
+        if (ax_run_lease(run, job) < 0) {
+            ax_run_push(run, job, 1);
+            return;
         }
-        s_job_t *job = s_pending_pop(run);
         job->attempt++;
         job->worker = (int) w;
         job->deadline_ms = ax_mono_ms() + self->t.lease_ms;
-        run->inflight[run->n_inflight++] = job;
         msgpack_sbuffer body;
         msgpack_sbuffer_init(&body);
-        s_sbuffer_reserve(&body, job->papers.size + run->profiles.size + 256);
+        body.data = malloc(job->papers.size + run->profiles.size + 256);
+        body.alloc = body.data ? job->papers.size + run->profiles.size + 256 : 0;
         ax_job_encode(&body, run->id, job->id, job->attempt, (uint32_t) self->t.lease_ms,
                       &run->profiles, &job->papers);
         s_worker_t *wk = &self->workers[w];
@@ -513,7 +239,7 @@ static void s_dispatch(ax_broker_t *self)
 /*  DONE / FAIL / WORKING for (run, job). */
 static void s_on_job_report(ax_broker_t *self, const char *cmd, const ax_ctl_t *ctl)
 {
-    s_run_t *run = self->active;
+    ax_run_t *run = self->active;
     if (!run || !ctl->run || strcmp(ctl->run, run->id) != 0) {
         ax_log_debug("report for an inactive run ignored|cmd=%s run=%s", cmd, ctl->run ? ctl->run : "-");
         return;
@@ -524,15 +250,12 @@ static void s_on_job_report(ax_broker_t *self, const char *cmd, const ax_ctl_t *
                 run->inflight[i]->deadline_ms = ax_mono_ms() + self->t.lease_ms;
         return;
     }
-    s_job_t *job = s_job_take(run, ctl->job);
+    ax_run_job_t *job = ax_run_take(run, ctl->job);
     if (!job)
         return;                         /* already done: results are idempotent */
-    if (strcmp(cmd, "DONE") == 0) {
-        run->jobs_done++;
-        s_job_destroy(&job);
-        if (run->jobs_done % 16 == 0 || run->harvest_done)
-            s_run_publish(self, run, NULL);
-    } else
+    if (strcmp(cmd, "DONE") == 0)
+        ax_run_finish(run, s_redis(self), job, 0);     /* cannot fail: not a failed job */
+    else
         s_job_retry(self, run, job, ctl->reason ? ctl->reason : "worker reported failure");
 }
 
@@ -601,102 +324,45 @@ done:
 
 /* ---------------------------------------------------------------- control */
 
-static int s_spec_check(const ax_runspec_t *spec, char *why, size_t size)
+/*  Adds a run to the queue (and activates it when the broker is idle). -1 on OOM. */
+static int s_enqueue(ax_broker_t *self, ax_run_t *run)
 {
-    if (spec->n_profiles == 0)
-        return snprintf(why, size, "a run needs at least one profile"), -1;
-    for (size_t p = 0; p < spec->n_profiles; p++)
-        if (!spec->profiles[p].name || !*spec->profiles[p].name ||
-            strpbrk(spec->profiles[p].name, "{}/ \t\n"))
-            return snprintf(why, size, "profile %zu: bad name", p), -1;
+    ax_run_t **q = realloc(self->queued, (self->n_queued + 1) * sizeof *q);
+    if (!q)
+        return -1;
+    self->queued = q;
+    self->queued[self->n_queued++] = run;
+    s_run_next(self);
     return 0;
-}
-
-static char *s_new_run_id(void)
-{
-    char ts[32], *id = NULL;
-    int64_t now = ax_now_ms();
-    ax_time_format(now / 1000, "%Y%m%d-%H%M%S", ts, sizeof ts);
-    unsigned rnd = (unsigned) (now ^ (getpid() << 16)) & 0xffff;
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f) {
-        if (fread(&rnd, sizeof rnd, 1, f) != 1)
-            rnd ^= 0x5a5a;
-        fclose(f);
-    }
-    if (asprintf(&id, "%s-%04x", ts, rnd & 0xffff) < 0)
-        return NULL;
-    return id;
 }
 
 /*  SUBMIT: validate, open the source (so a missing file is reported to the submitter),
  *  record the run in Redis and queue it. Replies OK {run} or ERROR {error}. */
 static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_t *reply)
 {
-    char why[512], *err = NULL;
-    s_run_t *run = calloc(1, sizeof *run);
-    redisContext *c = s_redis(self);
-    if (!run) {
-        reply->error = strdup("out of memory");
-        return;
-    }
-    msgpack_sbuffer_init(&run->profiles);
-    if (ax_runspec_decode(body, len, &run->spec, &err) < 0) {
+    char *err = NULL;
+    ax_runspec_t spec;
+    if (ax_runspec_decode(body, len, &spec, &err) < 0) {
         if (asprintf(&reply->error, "bad run spec: %s", err ? err : "?") < 0)
             reply->error = NULL;
-        goto fail;
+        free(err);
+        return;
     }
-    if (s_spec_check(&run->spec, why, sizeof why) < 0) {
-        reply->error = strdup(why);
-        goto fail;
+    ax_run_t *run = ax_run_create(s_redis(self), &spec, &err);
+    ax_runspec_clear(&spec);
+    if (!run) {
+        reply->error = err ? err : strdup("cannot create the run");
+        return;
     }
-    if (!(run->source = ax_source_open(&run->spec, &err))) {
-        reply->error = err;
-        err = NULL;
-        goto fail;
-    }
-    if (!c) {
-        reply->error = strdup("redis unreachable: cannot record the run");
-        goto fail;
-    }
-    ax_pack_profiles(&run->profiles, run->spec.profiles, run->spec.n_profiles);
-    run->id = s_new_run_id();
-    run->state = "queued";
-    msgpack_sbuffer spec;
-    msgpack_sbuffer_init(&spec);
-    ax_runspec_encode(&spec, &run->spec);
-    char key[300];
-    ax_run_key(key, sizeof key, run->id, "");
-    long long now = (long long) ax_now_ms();
-    redisReply *r = ax_redis_cmd(c, &err, "HSET %s state queued spec %b source %s created_ms %lld",
-                                 key, spec.data, spec.size, run->spec.source, now);
-    msgpack_sbuffer_destroy(&spec);
-    if (r) {
-        freeReplyObject(r);
-        r = ax_redis_cmd(c, &err, "ZADD ax:runs %lld %s", now, run->id);
-    }
-    if (!r) {
-        reply->error = err;
-        err = NULL;
-        goto fail;
-    }
-    freeReplyObject(r);
-    s_run_t **q = realloc(self->queued, (self->n_queued + 1) * sizeof *q);
-    if (!q) {
-        reply->error = strdup("out of memory");
-        goto fail;
-    }
-    self->queued = q;
-    self->queued[self->n_queued++] = run;
+    ax_log_info("run submitted|run=%s source=%s categories=%zu from=%s to=%s", run->id, run->spec.source,
+                run->spec.n_categories, run->spec.from ? run->spec.from : "-", run->spec.to ? run->spec.to : "-");
     reply->run = strdup(run->id);
-    ax_log_info("run submitted|run=%s source=%s categories=%zu from=%s to=%s", run->id,
-                run->spec.source, run->spec.n_categories, run->spec.from ? run->spec.from : "-",
-                run->spec.to ? run->spec.to : "-");
-    s_run_next(self);
-    return;
-fail:
-    free(err);
-    s_run_destroy(&run);
+    if (s_enqueue(self, run) < 0) {
+        free(reply->run);
+        reply->run = NULL;
+        reply->error = strdup("out of memory");
+        ax_run_destroy(&run);
+    }
 }
 
 /*  STATUS {run}: the run's state as recorded in Redis; without a run, the active one's. */
@@ -767,9 +433,9 @@ static void s_on_control(ax_broker_t *self)
 static void s_check_leases_and_heartbeats(ax_broker_t *self)
 {
     int64_t now = ax_mono_ms();
-    s_run_t *run = self->active;
+    ax_run_t *run = self->active;
     for (size_t k = 0; run && k < run->n_inflight;) {
-        s_job_t *job = run->inflight[k];
+        ax_run_job_t *job = run->inflight[k];
         if (now > job->deadline_ms) {
             run->inflight[k] = run->inflight[--run->n_inflight];
             s_job_retry(self, run, job, "lease expired");
@@ -792,27 +458,18 @@ int ax_broker_run(ax_broker_t *self)
 {
     int64_t last_tick = 0;
     while (!ax_stop_requested) {
-        s_run_t *run = self->active;
+        ax_run_t *run = self->active;
         /* Harvest only a bounded window ahead of the workers. */
         uint32_t credit = 0;
         for (size_t i = 0; i < self->n_workers; i++)
             credit += self->workers[i].credit;
         size_t window = 2 * (size_t) credit + 8;
         int busy = 0;
-        if (run && !run->harvest_done && run->n_pending < window) {
-            int rc = s_harvest_step(self, run);
+        if (run && (run->source || run->n_batch) && run->n_pending < window) {
+            uint32_t size = run->spec.job_size ? run->spec.job_size : self->job_size;
+            int rc = ax_run_harvest(run, s_redis(self), size);
             if (rc < 0) {
-                char key[300], *err = NULL;
-                ax_run_key(key, sizeof key, run->id, "");
-                redisContext *c = s_redis(self);
-                redisReply *r = c ? ax_redis_cmd(c, &err, "HSET %s state failed error %s", key,
-                                                 ax_source_error(run->source) ? ax_source_error(run->source)
-                                                                              : "harvest failed")
-                                  : NULL;
-                freeReplyObject(r);
-                free(err);
-                s_run_destroy(&self->active);
-                s_run_next(self);
+                s_run_fail(self, ax_source_error(run->source));
                 continue;
             }
             busy = rc > 0;
@@ -889,6 +546,19 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, const ax_broker_timing_t *tim
     }
     if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0)
         goto fail;
+    /* Resume what a previous broker left unfinished. */
+    size_t n_runs = 0;
+    ax_run_t **runs = ax_run_load_all(self->redis.c, &n_runs, err);
+    if (!runs)
+        goto fail;
+    for (size_t i = 0; i < n_runs; i++)
+        if (s_enqueue(self, runs[i]) < 0) {
+            while (i < n_runs)
+                ax_run_destroy(&runs[i++]);
+            free(runs);
+            goto fail;
+        }
+    free(runs);
     ax_log_info("broker ready|bind=%s control=%s lease_ms=%d heartbeat_ms=%d", cfg->broker.bind,
                 cfg->broker.control, self->t.lease_ms, self->t.heartbeat_ms);
     return self;
@@ -904,9 +574,9 @@ void ax_broker_destroy(ax_broker_t **self_p)
     ax_broker_t *self = self_p ? *self_p : NULL;
     if (!self)
         return;
-    s_run_destroy(&self->active);
+    ax_run_destroy(&self->active);
     for (size_t i = 0; i < self->n_queued; i++)
-        s_run_destroy(&self->queued[i]);
+        ax_run_destroy(&self->queued[i]);
     free(self->queued);
     for (size_t i = 0; i < self->n_workers; i++)
         free(self->workers[i].name);

@@ -82,3 +82,13 @@ const char *ax_source_error(const ax_source_t *self)
 {
     return ax_snapshot_error(self->snapshot);
 }
+
+void ax_source_tell(const ax_source_t *self, uint64_t *offset, uint64_t *line)
+{
+    ax_snapshot_tell(self->snapshot, offset, line);
+}
+
+int ax_source_seek(ax_source_t *self, uint64_t offset, uint64_t line)
+{
+    return ax_snapshot_seek(self->snapshot, offset, line);
+}

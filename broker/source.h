@@ -26,6 +26,11 @@ int ax_source_next(ax_source_t *self, ax_paper_t *out);
 void ax_source_stats(const ax_source_t *self, ax_source_stats_t *stats);
 const char *ax_source_error(const ax_source_t *self);
 
+/*  Position of the source after the last record returned, and back to it (resuming a
+ *  run after a broker restart). 0 / -1. */
+void ax_source_tell(const ax_source_t *self, uint64_t *offset, uint64_t *line);
+int ax_source_seek(ax_source_t *self, uint64_t offset, uint64_t line);
+
 /*  Day bounds of "YYYY-MM-DD" (from: 00:00:00, to: 23:59:59 UTC). -1 when malformed. */
 int ax_source_day_bounds(const char *from, const char *to, int64_t *t_from, int64_t *t_to);
 

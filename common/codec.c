@@ -657,6 +657,37 @@ int ax_job_decode(const char *data, size_t len, ax_job_t *job, char **err)
     return s_close(&d, &msg, rc, err);
 }
 
+int ax_papers_decode(const char *data, size_t len, ax_paper_t **papers, size_t *n, char **err)
+{
+    s_dec_t d = {0};
+    msgpack_unpacked msg;
+    size_t off = 0;
+    int rc = 0;
+    *papers = NULL;
+    *n = 0;
+    msgpack_unpacked_init(&msg);
+    if (!data || s_precheck((const unsigned char *) data, len) != 0 ||
+        msgpack_unpack_next(&msg, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        msg.data.type != MSGPACK_OBJECT_ARRAY)
+        rc = s_fail(&d, "papers: not a msgpack array");
+    uint32_t count = rc == 0 ? msg.data.via.array.size : 0;
+    if (rc == 0 && !(*papers = calloc(count + 1, sizeof **papers)))
+        rc = s_fail(&d, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < count; i++) {
+        rc = s_dec_paper(&d, &msg.data.via.array.ptr[i], "papers[].", &(*papers)[i]);
+        if (rc == 0)
+            *n = i + 1;
+    }
+    if (rc < 0 && *papers) {
+        for (size_t i = 0; i < *n; i++)
+            ax_paper_clear(&(*papers)[i]);
+        free(*papers);
+        *papers = NULL;
+        *n = 0;
+    }
+    return s_close(&d, &msg, rc, err);
+}
+
 int ax_result_decode(const char *data, size_t len, ax_result_t *r, char **err)
 {
     s_dec_t d = {0};

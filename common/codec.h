@@ -89,6 +89,10 @@ void ax_job_encode(msgpack_sbuffer *buf, const char *run, uint64_t job, uint32_t
                    const msgpack_sbuffer *papers);
 int ax_job_decode(const char *data, size_t len, ax_job_t *job, char **err);
 
+/*  A packed papers array (ax_pack_papers) back into papers; *papers is the caller's
+ *  (ax_paper_clear each, then free). */
+int ax_papers_decode(const char *data, size_t len, ax_paper_t **papers, size_t *n, char **err);
+
 void ax_result_encode(msgpack_sbuffer *buf, const ax_result_t *result);
 int ax_result_decode(const char *data, size_t len, ax_result_t *result, char **err);
 

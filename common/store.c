@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "text.h"
 
@@ -170,8 +172,19 @@ int ax_redis_link_init(ax_redis_link_t *link, const char *url, char **err)
         *err = strdup("out of memory");
         return -1;
     }
-    link->c = ax_redis_connect(url, 5000, err);
-    return link->c ? 0 : -1;
+    for (;;) {
+        link->c = ax_redis_connect(url, 5000, err);
+        if (link->c)
+            return 0;
+        /* Only an unreachable server is worth waiting for. */
+        if (ax_stop_requested || !*err || !strstr(*err, "cannot connect"))
+            return -1;
+        ax_log_warn("redis unreachable, waiting|error=\"%s\"", *err);
+        free(*err);
+        *err = NULL;
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
 }
 
 redisContext *ax_redis_link_get(ax_redis_link_t *link)

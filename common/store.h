@@ -31,6 +31,9 @@ typedef struct {
     int64_t retry_at_ms;
 } ax_redis_link_t;
 
+/*  Connects, waiting while Redis is unreachable (a log line each try, one a second)
+ *  until it answers or ax_stop_requested is set. -1 with *err only for a bad URL, a
+ *  refused password or a stop. */
 int ax_redis_link_init(ax_redis_link_t *link, const char *url, char **err);
 redisContext *ax_redis_link_get(ax_redis_link_t *link);
 void ax_redis_link_close(ax_redis_link_t *link);

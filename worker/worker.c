@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -44,6 +45,8 @@ struct ax_worker {
     char *matcher_run;              /* run the cached matcher was built for */
     ax_matcher_t *matcher;
     int heartbeat_ms, liveness;
+    int result_timeout_ms;          /* re-send a RESULT not ACKed within this */
+    int test_delay_ms;              /* AX_TEST_JOB_DELAY_MS: slows jobs down for fault tests */
     int64_t broker_seen_ms, broker_sent_ms, collector_sent_ms, reconnect_at_ms;
     int reconnect_delay_ms;
     uint64_t jobs_done, papers_done;
@@ -173,6 +176,10 @@ static void s_on_job(ax_worker_t *self, const char *body, size_t len)
         ax_job_clear(&job);
         return;
     }
+    if (self->test_delay_ms) {
+        struct timespec ts = {self->test_delay_ms / 1000, (self->test_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     h->run = job.run;
     job.run = NULL;
     h->job = job.job;
@@ -284,7 +291,7 @@ static void s_timers(ax_worker_t *self)
     int64_t now = ax_mono_ms();
     for (size_t i = 0; i < self->n_held; i++) {
         s_held_t *h = &self->held[i];
-        if (now - h->sent_ms >= AX_RESULT_TIMEOUT_MS) {
+        if (now - h->sent_ms >= self->result_timeout_ms) {
             ax_log_warn("no ACK, re-sending result|run=%s job=%" PRIu64, h->run, h->job);
             ax_proto_send(self->collector, NULL, 0, "RESULT", h->result.data, h->result.size);
             h->sent_ms = now;
@@ -349,6 +356,9 @@ ax_worker_t *ax_worker_new(const ax_config_t *cfg, const char *name, char **err)
     const char *hb = getenv("AX_HEARTBEAT_MS"), *lv = getenv("AX_LIVENESS");
     self->heartbeat_ms = hb && atoi(hb) > 0 ? atoi(hb) : AX_HEARTBEAT_MS;
     self->liveness = lv && atoi(lv) > 0 ? atoi(lv) : AX_LIVENESS;
+    const char *rt = getenv("AX_RESULT_TIMEOUT_MS"), *td = getenv("AX_TEST_JOB_DELAY_MS");
+    self->result_timeout_ms = rt && atoi(rt) > 0 ? atoi(rt) : AX_RESULT_TIMEOUT_MS;
+    self->test_delay_ms = td && atoi(td) > 0 ? atoi(td) : 0;
     self->capacity = AX_WORKER_CAPACITY;
     self->reconnect_delay_ms = 1000;
     if (name)

@@ -13,7 +13,8 @@
 #include "config.h"
 
 #define AX_WORKER_CAPACITY 4            /* jobs held at once (JOB .. ACK) */
-#define AX_RESULT_TIMEOUT_MS 10000      /* re-send a RESULT not ACKed within this */
+#define AX_RESULT_TIMEOUT_MS 10000      /* re-send a RESULT not ACKed within this
+                                           (AX_RESULT_TIMEOUT_MS in the environment) */
 
 typedef struct ax_worker ax_worker_t;
 

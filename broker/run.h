@@ -1,0 +1,107 @@
+/*  run.h: a run and its jobs, in the broker's memory and durably in Redis.
+ *
+ *  Everything a broker needs to resume a run after a crash is in Redis, written before
+ *  it is acted upon (keys in store.h):
+ *    ax:run:{R}            spec, state, counters and the harvest cursor (source position)
+ *    ax:run:{R}:jobs       job id -> packed papers, for every job not yet done
+ *    ax:run:{R}:attempts   job id -> failed dispatches (lease expired, worker died, FAIL)
+ *    ax:run:{R}:seen       ids harvested (de-duplication)
+ *  A new job, the ids it adds to the seen set, the cursor after it and the counters are
+ *  written in one MULTI/EXEC, so a crash either keeps all of them or none: papers are
+ *  never marked seen without being in a job, and never split twice. A done job is
+ *  deleted from the jobs hash in the same transaction that counts it. Memory holds only
+ *  the window of jobs not yet done, so it stays flat however large the source.
+ */
+#ifndef AX_RUN_H
+#define AX_RUN_H
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "source.h"
+
+/*  A job of a run. Its papers stay packed from creation to completion, so a re-dispatch
+ *  (or a resumed broker) sends the very same papers. */
+typedef struct ax_run_job {
+    uint64_t id;
+    uint32_t attempt;               /* dispatches so far (after a broker restart: failed ones) */
+    msgpack_sbuffer papers;         /* msgpack array of papers */
+    char **ids;                     /* paper ids and submission times, to record failures */
+    int64_t *subs;
+    size_t n;
+    int worker;                     /* index of the worker holding its lease, or -1 */
+    int64_t deadline_ms;            /* lease end (monotonic) */
+    char *last_error;
+    struct ax_run_job *next;        /* pending queue link */
+} ax_run_job_t;
+
+/*  Counters and cursor, persisted in the run hash under these names. */
+typedef struct {
+    uint64_t harvested, duplicates, jobs_total, jobs_done, jobs_failed;
+    uint64_t read, malformed, filtered;     /* source records, summed over restarts */
+    uint64_t cursor_offset, cursor_line;    /* source position after the last job */
+    uint64_t harvest_done;
+} ax_run_counts_t;
+
+typedef struct {
+    char *id;
+    ax_runspec_t spec;
+    msgpack_sbuffer profiles;       /* the spec's profiles, packed once */
+    ax_source_t *source;            /* NULL once harvested */
+    const char *state;              /* queued, harvesting, dispatching, collected (static) */
+    ax_run_counts_t n;
+    ax_source_stats_t base;         /* source stats before the last (re)open */
+    ax_run_job_t *pending_head, *pending_tail;
+    size_t n_pending;
+    ax_run_job_t **inflight;
+    size_t n_inflight, cap_inflight;
+    uint64_t *done_unsaved;         /* completions Redis has not taken yet (retried) */
+    size_t n_done_unsaved;
+    ax_paper_t *batch;              /* papers read but not yet in a job */
+    size_t n_batch, cap_batch;
+    int64_t started_ms;
+} ax_run_t;
+
+/*  A new run from a submitted spec (taken: *spec is zeroed): opens its source, records
+ *  it in Redis as queued. NULL with *err. */
+ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, char **err);
+
+/*  The unfinished runs recorded in Redis, oldest first, with their outstanding jobs
+ *  loaded and their sources re-opened at the saved cursor. *n is set; NULL with *err on
+ *  a Redis error. A run that cannot be resumed (its source vanished) is marked failed
+ *  and left out. */
+ax_run_t **ax_run_load_all(redisContext *c, size_t *n, char **err);
+
+void ax_run_destroy(ax_run_t **self_p);
+
+/*  Reads up to job_size papers, de-duplicates them and, when any is new, records and
+ *  queues them as one job. 1 = progress, 0 = nothing done (Redis unreachable: try
+ *  again), -1 = the source failed (ax_source_error). */
+int ax_run_harvest(ax_run_t *self, redisContext *c, uint32_t job_size);
+
+/*  Writes counters and state (NULL: unchanged) to the run hash. 0 / -1. */
+int ax_run_publish(ax_run_t *self, redisContext *c, const char *state);
+
+/*  Pending queue and in-flight set. */
+void ax_run_push(ax_run_t *self, ax_run_job_t *job, int front);
+ax_run_job_t *ax_run_pop(ax_run_t *self);
+int ax_run_lease(ax_run_t *self, ax_run_job_t *job);     /* into the in-flight set; -1 OOM */
+/*  Removes job `id` from the in-flight set or the pending queue; NULL if neither. */
+ax_run_job_t *ax_run_take(ax_run_t *self, uint64_t id);
+
+/*  Records a failed dispatch of a job (its attempt count), so a restarted broker keeps
+ *  counting towards max_attempts; a broker restart itself is not held against a job.
+ *  Failures to write are logged only: the worst case is one attempt more. */
+void ax_run_save_attempt(ax_run_t *self, redisContext *c, const ax_run_job_t *job);
+
+/*  A job is finished: done, or failed for good (its papers recorded failed first, with
+ *  its last error). Frees the job. When Redis does not take it, the completion is kept
+ *  and retried by ax_run_flush. 0 / -1 (failed papers not recorded: job kept, retry). */
+int ax_run_finish(ax_run_t *self, redisContext *c, ax_run_job_t *job, int failed);
+void ax_run_flush(ax_run_t *self, redisContext *c);
+
+/*  1 when harvested and every job is finished and recorded. */
+int ax_run_complete(const ax_run_t *self);
+
+#endif
