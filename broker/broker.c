@@ -37,7 +37,9 @@ struct ax_broker {
     void *jobs;                     /* ROUTER */
     void *control;                  /* REP */
     ax_redis_link_t redis;
-    ax_broker_timing_t t;
+    struct {
+        int lease_ms, heartbeat_ms, liveness, max_attempts;
+    } t;
     uint32_t job_size;
     s_worker_t *workers;
     size_t n_workers, cap_workers, rr;
@@ -45,12 +47,6 @@ struct ax_broker {
     ax_run_t **queued;
     size_t n_queued;
 };
-
-static int64_t s_env_int(const char *name, int64_t dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? strtoll(v, NULL, 10) : dflt;
-}
 
 /* ---------------------------------------------------------------- Redis */
 
@@ -511,16 +507,16 @@ int ax_broker_run(ax_broker_t *self)
     return 0;
 }
 
-ax_broker_t *ax_broker_new(const ax_config_t *cfg, const ax_broker_timing_t *timing, char **err)
+ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
 {
     ax_broker_t *self = calloc(1, sizeof *self);
     *err = NULL;
     if (!self)
         return NULL;
-    self->t.lease_ms = (int) s_env_int("AX_LEASE_MS", timing ? timing->lease_ms : AX_BROKER_LEASE_MS);
-    self->t.heartbeat_ms = (int) s_env_int("AX_HEARTBEAT_MS", timing ? timing->heartbeat_ms : AX_HEARTBEAT_MS);
-    self->t.liveness = (int) s_env_int("AX_LIVENESS", timing ? timing->liveness : AX_LIVENESS);
-    self->t.max_attempts = (int) s_env_int("AX_MAX_ATTEMPTS", timing ? timing->max_attempts : AX_MAX_ATTEMPTS);
+    self->t.lease_ms = cfg->broker.lease_ms;
+    self->t.heartbeat_ms = cfg->broker.heartbeat_ms;
+    self->t.liveness = cfg->broker.liveness;
+    self->t.max_attempts = cfg->broker.max_attempts;
     self->job_size = (uint32_t) cfg->broker.job_size;
     self->zmq = zmq_ctx_new();
     if (!self->zmq)

@@ -15,21 +15,12 @@
 #include "config.h"
 #include "proto.h"
 
-#define AX_MAX_ATTEMPTS 3             /* dispatches of a job before its papers fail */
-
-typedef struct {
-    int lease_ms;
-    int heartbeat_ms;
-    int liveness;
-    int max_attempts;
-} ax_broker_timing_t;
-
 typedef struct ax_broker ax_broker_t;
 
-/*  Binds the jobs and control sockets and connects to Redis. NULL with *err. timing may
- *  be NULL for the defaults above (tests shorten them; AX_LEASE_MS etc. in the environment
- *  override them too). */
-ax_broker_t *ax_broker_new(const ax_config_t *cfg, const ax_broker_timing_t *timing, char **err);
+/*  Binds the jobs and control sockets, connects to Redis (waiting for it) and resumes
+ *  the unfinished runs recorded there. Timing: broker.lease_ms, heartbeat_ms, liveness,
+ *  max_attempts. NULL with *err. */
+ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err);
 void ax_broker_destroy(ax_broker_t **self_p);
 
 /*  Serves until ax_stop_requested is set. 0 on a clean stop, -1 on a fatal error. */

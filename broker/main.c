@@ -4,7 +4,7 @@
 
 static void *s_create(const ax_config_t *cfg, char **err)
 {
-    return ax_broker_new(cfg, NULL, err);
+    return ax_broker_new(cfg, err);
 }
 
 static int s_run(void *self)

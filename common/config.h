@@ -22,12 +22,20 @@ typedef struct {
         char *control;          /* broker.control: submit/status (REP) */
         int job_size;           /* broker.job_size: papers per job */
         char *metrics;          /* broker.metrics: "host:port", "" = off */
+        int lease_ms;           /* broker.lease_ms: a dispatched job's lease */
+        int heartbeat_ms;       /* broker.heartbeat_ms: heartbeat interval to workers */
+        int liveness;           /* broker.liveness: heartbeats missed before a worker is dead */
+        int max_attempts;       /* broker.max_attempts: failed dispatches before papers fail */
     } broker;
     struct {
         char *broker;           /* worker.broker: endpoint of the broker */
         char *collector;        /* worker.collector: endpoint of the collector */
         int concurrency;        /* worker.concurrency: LLM requests in flight */
         char *metrics;
+        int capacity;           /* worker.capacity: jobs held at once (credit granted) */
+        int heartbeat_ms;       /* worker.heartbeat_ms */
+        int liveness;           /* worker.liveness: heartbeats missed before the broker is dead */
+        int result_timeout_ms;  /* worker.result_timeout_ms: re-send a RESULT not ACKed by then */
     } worker;
     struct {
         char *bind;             /* collector.bind (ROUTER) */

@@ -14,9 +14,7 @@
 #define AX_PROTO_MAX_IDENTITY 255
 #define AX_PROTO_MAX_COMMAND 16
 
-#define AX_BROKER_LEASE_MS 60000      /* default lease of a dispatched job (section 3) */
-#define AX_HEARTBEAT_MS 1000          /* default heartbeat interval (section 5) */
-#define AX_LIVENESS 5                 /* heartbeats missed before a peer is dead */
+#define AX_BROKER_LEASE_MS 60000      /* lease assumed when a JOB carries none (section 3) */
 
 typedef struct {
     unsigned char identity[AX_PROTO_MAX_IDENTITY];  /* ROUTER peer identity */

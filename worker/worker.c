@@ -40,7 +40,7 @@ struct ax_worker {
     char *broker_ep, *collector_ep, *name;
     uint32_t capacity;
     uint32_t granted;               /* credit the broker still holds from us */
-    s_held_t held[AX_WORKER_CAPACITY * 2];
+    s_held_t held[AX_WORKER_MAX_CAPACITY];
     size_t n_held;
     char *matcher_run;              /* run the cached matcher was built for */
     ax_matcher_t *matcher;
@@ -353,13 +353,12 @@ ax_worker_t *ax_worker_new(const ax_config_t *cfg, const char *name, char **err)
     *err = NULL;
     if (!self)
         return NULL;
-    const char *hb = getenv("AX_HEARTBEAT_MS"), *lv = getenv("AX_LIVENESS");
-    self->heartbeat_ms = hb && atoi(hb) > 0 ? atoi(hb) : AX_HEARTBEAT_MS;
-    self->liveness = lv && atoi(lv) > 0 ? atoi(lv) : AX_LIVENESS;
-    const char *rt = getenv("AX_RESULT_TIMEOUT_MS"), *td = getenv("AX_TEST_JOB_DELAY_MS");
-    self->result_timeout_ms = rt && atoi(rt) > 0 ? atoi(rt) : AX_RESULT_TIMEOUT_MS;
+    const char *td = getenv("AX_TEST_JOB_DELAY_MS");
+    self->heartbeat_ms = cfg->worker.heartbeat_ms;
+    self->liveness = cfg->worker.liveness;
+    self->result_timeout_ms = cfg->worker.result_timeout_ms;
     self->test_delay_ms = td && atoi(td) > 0 ? atoi(td) : 0;
-    self->capacity = AX_WORKER_CAPACITY;
+    self->capacity = (uint32_t) cfg->worker.capacity;
     self->reconnect_delay_ms = 1000;
     if (name)
         self->name = strdup(name);

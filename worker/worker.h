@@ -12,14 +12,14 @@
 
 #include "config.h"
 
-#define AX_WORKER_CAPACITY 4            /* jobs held at once (JOB .. ACK) */
-#define AX_RESULT_TIMEOUT_MS 10000      /* re-send a RESULT not ACKed within this
-                                           (AX_RESULT_TIMEOUT_MS in the environment) */
+#define AX_WORKER_MAX_CAPACITY 64       /* upper bound of worker.capacity (jobs held, JOB .. ACK) */
 
 typedef struct ax_worker ax_worker_t;
 
-/*  Connects to the broker and the collector (worker.broker, worker.collector). NULL
- *  with *err. name identifies the worker in logs (NULL: host:pid). */
+/*  Connects to the broker and the collector (worker.broker, worker.collector); timing
+ *  from worker.capacity, heartbeat_ms, liveness, result_timeout_ms. NULL with *err. name
+ *  identifies the worker in logs (NULL: host:pid). AX_TEST_JOB_DELAY_MS in the
+ *  environment slows every job down (fault-injection tests only). */
 ax_worker_t *ax_worker_new(const ax_config_t *cfg, const char *name, char **err);
 void ax_worker_destroy(ax_worker_t **self_p);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """protocol_peer.py: fake workers and a fake submitter that drive the real broker through
 docs/protocol.md and check what it does. Run by test_protocol.sh with the broker started
-with AX_LEASE_MS=1000 AX_HEARTBEAT_MS=200 AX_LIVENESS=3 AX_MAX_ATTEMPTS=2.
+with broker.lease_ms 1000, heartbeat_ms 200, liveness 3 and max_attempts 2.
 
 usage: protocol_peer.py JOBS_ENDPOINT CONTROL_ENDPOINT SNAPSHOT REDIS_PORT
 """

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 start_redis
 BP=$(free_port); CP=$(free_port)
 head -n 200 "$AX_SOURCE_DIR/deploy/sample/arxiv-cs-2026-06.jsonl" >"$T/snap.jsonl"
-AX_LEASE_MS=1000 AX_HEARTBEAT_MS=200 AX_LIVENESS=3 AX_MAX_ATTEMPTS=2 \
+ARXDIGEST_BROKER_LEASE_MS=1000 ARXDIGEST_BROKER_HEARTBEAT_MS=200 ARXDIGEST_BROKER_LIVENESS=3 ARXDIGEST_BROKER_MAX_ATTEMPTS=2 \
   start broker "$BIN/arxdigest-broker" --set "redis.url=$REDIS_URL" --set "broker.bind=tcp://127.0.0.1:$BP" \
   --set "broker.control=tcp://127.0.0.1:$CP" --set broker.metrics=
 wait_for 10 "broker" grep -q "broker ready" "$T/broker.log"
