@@ -450,9 +450,26 @@ static void s_check_leases_and_heartbeats(ax_broker_t *self)
     }
 }
 
+/*  ax:broker: what `arxdigest status` shows of the broker (workers alive, jobs in
+ *  flight and queued), refreshed every second. Best effort: a failure is retried. */
+static void s_publish_broker(ax_broker_t *self)
+{
+    redisContext *c = s_redis(self);
+    ax_run_t *run = self->active;
+    if (!c)
+        return;
+    /* hiredis formats %lld but not %zu. */
+    redisReply *r = ax_redis_cmd(c, NULL, "HSET ax:broker workers %lld run %s jobs_inflight %lld jobs_queued %lld "
+                                          "runs_waiting %lld updated_ms %lld pid %d",
+                                 (long long) self->n_workers, run ? run->id : "",
+                                 (long long) (run ? run->n_inflight : 0), (long long) (run ? run->n_pending : 0),
+                                 (long long) self->n_queued, (long long) ax_now_ms(), (int) getpid());
+    freeReplyObject(r);
+}
+
 int ax_broker_run(ax_broker_t *self)
 {
-    int64_t last_tick = 0;
+    int64_t last_tick = 0, last_publish = 0;
     while (!ax_stop_requested) {
         ax_run_t *run = self->active;
         /* Harvest only a bounded window ahead of the workers. */
@@ -500,6 +517,10 @@ int ax_broker_run(ax_broker_t *self)
         if (now - last_tick >= 100) {
             last_tick = now;
             s_check_leases_and_heartbeats(self);
+        }
+        if (now - last_publish >= 1000) {
+            last_publish = now;
+            s_publish_broker(self);
         }
         s_run_check_complete(self);
     }

@@ -197,17 +197,67 @@ int ax_client_wait(redisContext *c, const char *run, ax_local_t *local)
     }
 }
 
-static void s_print_run(const char *run, const redisReply *h)
+/*  The largest count of a state over the run's profiles (a failed job fails its papers
+ *  for every profile). */
+static long long s_state_count(redisContext *c, const char *run, const redisReply *h, const char *state)
+{
+    const redisReply *blob = ax_redis_hash_field(h, "spec");
+    ax_runspec_t spec;
+    long long best = 0;
+    if (!blob || ax_runspec_decode(blob->str, blob->len, &spec, NULL) < 0)
+        return 0;
+    for (size_t p = 0; p < spec.n_profiles; p++) {
+        char key[512], suffix[300];
+        snprintf(suffix, sizeof suffix, ":counts:%s", spec.profiles[p].name);
+        redisReply *r = ax_redis_cmd(c, NULL, "HGET %s %s", ax_run_key(key, sizeof key, run, suffix), state);
+        if (r && r->type == REDIS_REPLY_STRING && atoll(r->str) > best)
+            best = atoll(r->str);
+        freeReplyObject(r);
+    }
+    ax_runspec_clear(&spec);
+    return best;
+}
+
+/*  One run: state, papers, jobs, the broker's view (when this run is its active one),
+ *  rate and ETA. */
+static void s_print_run(redisContext *c, const char *run, const redisReply *h, const redisReply *broker)
 {
     char created[32] = "-";
-    long long cms = ax_redis_hash_ll(h, "created_ms");
+    long long cms = ax_redis_hash_ll(h, "created_ms"), done = ax_redis_hash_ll(h, "papers_done");
+    long long harvested = ax_redis_hash_ll(h, "harvested"), end_ms = ax_redis_hash_ll(h, "completed_ms");
     if (cms)
         ax_time_format(cms / 1000, "%Y-%m-%d %H:%M:%S", created, sizeof created);
-    const char *state = ax_redis_hash_str(h, "state"), *out = ax_redis_hash_str(h, "output"), *error = ax_redis_hash_str(h, "error");
-    printf("%s  %-11s created %s  harvested %lld  done %lld  duplicates %lld  jobs %lld/%lld (%lld failed)%s%s%s%s\n",
-           run, state ? state : "?", created, ax_redis_hash_ll(h, "harvested"), ax_redis_hash_ll(h, "papers_done"), ax_redis_hash_ll(h, "duplicates"),
-           ax_redis_hash_ll(h, "jobs_done"), ax_redis_hash_ll(h, "jobs_total"), ax_redis_hash_ll(h, "jobs_failed"), out ? "  output " : "", out ? out : "",
-           error ? "  error: " : "", error ? error : "");
+    const char *state = ax_redis_hash_str(h, "state"), *out = ax_redis_hash_str(h, "output");
+    const char *error = ax_redis_hash_str(h, "error");
+    int harvest_done = ax_redis_hash_ll(h, "harvest_done") != 0;
+    printf("run %s  %s  (created %s UTC)\n", run, state ? state : "?", created);
+    printf("  papers: harvested %lld%s, done %lld, failed %lld, duplicates %lld, malformed %lld\n", harvested,
+           harvest_done ? "" : " (harvest running)", done, s_state_count(c, run, h, "failed"),
+           ax_redis_hash_ll(h, "duplicates"), ax_redis_hash_ll(h, "malformed"));
+    printf("  jobs: %lld created, %lld finished (%lld failed)", ax_redis_hash_ll(h, "jobs_total"),
+           ax_redis_hash_ll(h, "jobs_done"), ax_redis_hash_ll(h, "jobs_failed"));
+    const char *active = ax_redis_hash_str(broker, "run");
+    long long seen_ms = ax_redis_hash_ll(broker, "updated_ms");
+    if (active && strcmp(active, run) == 0)
+        printf(", %lld in flight, %lld queued; workers alive: %lld (broker seen %.1f s ago)",
+               ax_redis_hash_ll(broker, "jobs_inflight"), ax_redis_hash_ll(broker, "jobs_queued"),
+               ax_redis_hash_ll(broker, "workers"), (double) (ax_now_ms() - seen_ms) / 1000.0);
+    printf("\n");
+    long long until = end_ms ? end_ms : ax_now_ms();
+    double secs = cms && until > cms ? (double) (until - cms) / 1000.0 : 0;
+    if (secs > 0 && done > 0) {
+        double rate = (double) done / secs;
+        printf("  rate: %.0f papers/s over %.1f s", rate, secs);
+        if (!end_ms && harvest_done && harvested > done)
+            printf(", ETA %.0f s", (double) (harvested - done) / rate);
+        else if (!end_ms && !harvest_done)
+            printf(", ETA when the harvest is done");
+        printf("\n");
+    }
+    if (out)
+        printf("  output: %s\n", out);
+    if (error)
+        printf("  error: %s\n", error);
 }
 
 int ax_client_status(redisContext *c, const char *run)
@@ -221,7 +271,9 @@ int ax_client_status(redisContext *c, const char *run)
             free(err);
             return -1;
         }
-        s_print_run(run, h);
+        redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL ax:broker");
+        s_print_run(c, run, h, broker);
+        freeReplyObject(broker);
         freeReplyObject(h);
         return 0;
     }
@@ -233,12 +285,14 @@ int ax_client_status(redisContext *c, const char *run)
     }
     if (runs->elements == 0)
         printf("no runs yet\n");
+    redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL ax:broker");
     for (size_t i = 0; i < runs->elements; i++) {
         redisReply *h = ax_redis_cmd(c, NULL, "HGETALL %s", ax_run_key(key, sizeof key, runs->element[i]->str, ""));
         if (h)
-            s_print_run(runs->element[i]->str, h);
+            s_print_run(c, runs->element[i]->str, h, broker);
         freeReplyObject(h);
     }
+    freeReplyObject(broker);
     freeReplyObject(runs);
     return 0;
 }

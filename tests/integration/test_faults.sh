@@ -74,6 +74,10 @@ submit_and_finish() {
     for _ in $(seq "$ROUNDS"); do actions+=($(printf '%s\n' worker broker collector redis | shuf)); done
   fi
   local i=0
+  if [ "$disturb" = 0 ]; then
+    sleep 1.5
+    "$BIN/arxdigest" status "$run" "${COMMON[@]}" >"$T/status-mid.out" 2>&1 || fail "status failed"
+  fi
   while [ "$(run_state "$run")" != done ]; do
     [ "$SECONDS" -lt "$end" ] || fail "$label: run $run not done after 240 s (state $(run_state "$run"))"
     if [ "$i" -lt "${#actions[@]}" ]; then
@@ -104,6 +108,12 @@ for c in collector broker worker1 worker2 worker3; do launch "$c"; done
 submit_and_finish baseline 0
 BASE="$RUN_ID"
 ok "undisturbed run $BASE done"
+grep -q "workers alive: 3" "$T/status-mid.out" && grep -q "in flight" "$T/status-mid.out" \
+  && grep -qE "rate: [0-9]+ papers/s" "$T/status-mid.out" || fail "status mid-run: $(cat "$T/status-mid.out")"
+"$BIN/arxdigest" status "$BASE" "${COMMON[@]}" >"$T/status-end.out"
+grep -q "papers: harvested $N, done $N, failed 0" "$T/status-end.out" && grep -q "output: " "$T/status-end.out" \
+  || fail "status after the run: $(cat "$T/status-end.out")"
+ok "arxdigest status shows workers, jobs in flight and rate mid-run, and the totals at the end"
 submit_and_finish disturbed 1
 DIST="$RUN_ID"
 ok "disturbed run $DIST done after: $(sort "$T/faults.log" | uniq -c | tr -s ' ' | paste -sd, -)"
