@@ -29,6 +29,7 @@ typedef struct {
     size_t identity_len;
     char *name;
     uint32_t credit;
+    int heartbeat_ms;               /* the worker's own interval (READY hb), else ours */
     int64_t last_seen_ms, last_sent_ms;
 } s_worker_t;
 
@@ -294,9 +295,11 @@ static void s_on_worker_msg(ax_broker_t *self, ax_msg_t *msg)
             w->identity_len = msg->identity_len;
             w->name = strdup(ctl.worker ? ctl.worker : ax_proto_peer(msg));
             w->last_sent_ms = ax_mono_ms();
-            ax_log_info("worker joined|worker=%s credit=%u", w->name, ctl.credit);
+            ax_log_info("worker joined|worker=%s credit=%u heartbeat_ms=%u", w->name, ctl.credit, ctl.heartbeat_ms);
         }
         self->workers[i].credit += ctl.credit;
+        if (ctl.heartbeat_ms)
+            self->workers[i].heartbeat_ms = (int) ctl.heartbeat_ms;
     } else if (i < 0) {
         /* Unknown peer (we restarted, or it was declared dead): a DONE still counts,
          * then it must re-announce itself. */
@@ -440,11 +443,15 @@ static void s_check_leases_and_heartbeats(ax_broker_t *self)
     }
     for (size_t i = 0; i < self->n_workers;) {
         s_worker_t *w = &self->workers[i];
-        if (now - w->last_seen_ms > (int64_t) self->t.heartbeat_ms * self->t.liveness) {
+        /* Judged by the slower of the two intervals, so differently configured peers
+         * never declare each other dead while both are alive. */
+        int64_t interval = w->heartbeat_ms > self->t.heartbeat_ms ? w->heartbeat_ms : self->t.heartbeat_ms;
+        if (now - w->last_seen_ms > interval * self->t.liveness) {
             s_worker_remove(self, i, "heartbeat lost");
             continue;
         }
-        if (now - w->last_sent_ms >= self->t.heartbeat_ms)
+        /* ... and heartbeated at the faster one, so it never thinks us dead either. */
+        if (now - w->last_sent_ms >= (w->heartbeat_ms < self->t.heartbeat_ms ? w->heartbeat_ms : self->t.heartbeat_ms))
             s_worker_send(self, w, "HEARTBEAT", NULL, 0);
         i++;
     }

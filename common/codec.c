@@ -240,7 +240,8 @@ void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *c)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    int n = 1 + !!c->run + !!c->job + !!c->credit + !!c->reason + !!c->worker + !!c->state + !!c->error;
+    int n = 1 + !!c->run + !!c->job + !!c->credit + !!c->heartbeat_ms + !!c->reason + !!c->worker + !!c->state +
+            !!c->error;
     msgpack_pack_map(&pk, (size_t) n);
     s_pack_kv_uint(&pk, "v", AX_SCHEMA_VERSION);
     if (c->run)
@@ -249,6 +250,8 @@ void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *c)
         s_pack_kv_uint(&pk, "job", c->job);
     if (c->credit)
         s_pack_kv_uint(&pk, "credit", c->credit);
+    if (c->heartbeat_ms)
+        s_pack_kv_uint(&pk, "hb", c->heartbeat_ms);
     if (c->reason)
         s_pack_kv_str(&pk, "reason", c->reason);
     if (c->worker)
@@ -797,7 +800,7 @@ int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *c, char **err)
 {
     s_dec_t d = {0};
     msgpack_unpacked msg;
-    uint64_t credit = 0;
+    uint64_t credit = 0, hb = 0;
     memset(c, 0, sizeof *c);
     int rc = s_open(&d, data, len, &msg);
     const msgpack_object *m = &msg.data;
@@ -805,12 +808,14 @@ int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *c, char **err)
         (s_get_str(&d, m, "", "run", 0, &c->run) < 0 ||
          s_get_uint(&d, m, "", "job", 0, UINT64_MAX, &c->job) < 0 ||
          s_get_uint(&d, m, "", "credit", 0, 1000000, &credit) < 0 ||
+         s_get_uint(&d, m, "", "hb", 0, 3600000, &hb) < 0 ||
          s_get_str(&d, m, "", "reason", 0, &c->reason) < 0 ||
          s_get_str(&d, m, "", "worker", 0, &c->worker) < 0 ||
          s_get_str(&d, m, "", "state", 0, &c->state) < 0 ||
          s_get_str(&d, m, "", "error", 0, &c->error) < 0))
         rc = -1;
     c->credit = (uint32_t) credit;
+    c->heartbeat_ms = (uint32_t) hb;
     if (rc < 0)
         ax_ctl_clear(c);
     return s_close(&d, &msg, rc, err);

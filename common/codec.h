@@ -62,6 +62,7 @@ typedef struct {
     char *run;
     uint64_t job;
     uint32_t credit;
+    uint32_t heartbeat_ms;  /* READY: the sender's heartbeat interval */
     char *reason;
     char *worker;
     char *state;

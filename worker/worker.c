@@ -92,7 +92,7 @@ static void s_ready(ax_worker_t *self)
     uint32_t used = (uint32_t) self->n_held + self->granted;
     if (used >= self->capacity)
         return;
-    ax_ctl_t ctl = {.worker = self->name, .credit = self->capacity - used};
+    ax_ctl_t ctl = {.worker = self->name, .credit = self->capacity - used, .heartbeat_ms = (uint32_t) self->heartbeat_ms};
     if (s_to_broker(self, "READY", &ctl) == 0)
         self->granted += ctl.credit;
 }

@@ -31,8 +31,10 @@ BROKER_PORT=$(free_port); CONTROL_PORT=$(free_port); COLLECTOR_PORT=$(free_port)
 COMMON=(--config "$CFG" --set "redis.url=$REDIS_URL" --set broker.metrics= --set worker.metrics= --set collector.metrics=)
 start collector "$BIN/arxdigest-collector" "${COMMON[@]}" --set "collector.bind=tcp://127.0.0.1:$COLLECTOR_PORT" \
   --set "collector.output_dir=$T/out"
+# The broker heartbeats every 100 ms and gives up after 3 missed; the workers keep their
+# default 1000 ms: differently configured peers must not take each other for dead.
 start broker "$BIN/arxdigest-broker" "${COMMON[@]}" --set "broker.bind=tcp://127.0.0.1:$BROKER_PORT" \
-  --set "broker.control=tcp://127.0.0.1:$CONTROL_PORT"
+  --set "broker.control=tcp://127.0.0.1:$CONTROL_PORT" --set broker.heartbeat_ms=100 --set broker.liveness=3
 for w in 1 2; do
   AX_WORKER_NAME="w$w" start "worker$w" "$BIN/arxdigest-worker" "${COMMON[@]}" \
     --set "worker.broker=tcp://127.0.0.1:$BROKER_PORT" --set "worker.collector=tcp://127.0.0.1:$COLLECTOR_PORT"
@@ -81,6 +83,9 @@ grep -q 'malformed line skipped.*line=3 ' "$T/broker.log" || grep -q 'malformed.
   || fail "the malformed line 3 is not reported with its number"
 grep -q 'line=101' "$T/broker.log" || fail "the garbage line 101 is not reported with its number"
 ok "malformed lines reported with their line numbers"
+sleep 2   # 20 broker heartbeats: long enough for a wrongly judged worker to be dropped
+grep -q 'worker gone' "$T/broker.log" && fail "a live worker with a slower heartbeat was declared dead"
+ok "workers with a slower heartbeat than the broker's stay alive"
 
 # The same run rendered again from Redis alone gives the same digest (generation time aside).
 "$BIN/arxdigest" render "$RUN" "${COMMON[@]}" --output "$T/rerender" >/dev/null
