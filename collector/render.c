@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "text.h"
+
 /*  Every text of digest.md that depends on the language. Numbers are printed between
  *  a prefix and a suffix so that no format string comes from a table. */
 typedef struct {
@@ -189,11 +191,6 @@ int ax_period_key(int64_t t, const char *group_by, char *buf, size_t size)
 
 /* ---------------------------------------------------------------- text */
 
-static int s_is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 /*  ASCII letters and digits only, whatever the locale. */
 static int s_is_alnum(unsigned char c)
 {
@@ -204,7 +201,7 @@ static int s_is_alnum(unsigned char c)
 static int s_has_text(const char *s)
 {
     for (; s && *s; s++)
-        if (!s_is_space((unsigned char) *s))
+        if (!ax_is_space((unsigned char) *s))
             return 1;
     return 0;
 }
@@ -281,29 +278,20 @@ char *ax_format_authors(const ax_paper_t *paper, const char *language)
 }
 
 /*  s with runs of whitespace folded to one space, the ends trimmed and other control
- *  characters (C0 and DEL) dropped. Caller frees; NULL on OOM. */
+ *  characters (C0 and DEL) dropped. They are dropped before folding, so the spaces
+ *  around one fold together ("a \x01 b" gives "a b"). Caller frees; NULL on OOM. */
 static char *s_clean_line(const char *s)
 {
-    size_t len = strlen(s);
+    size_t len = strlen(s), n = 0;
     char *out = malloc(len + 1);
     if (!out)
         return NULL;
-    size_t o = 0;
-    int pending_space = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char) s[i];
-        if (s_is_space(c)) {
-            pending_space = o > 0;
-            continue;
-        }
-        if (c < 0x20 || c == 0x7f)
-            continue;
-        if (pending_space)
-            out[o++] = ' ';
-        pending_space = 0;
-        out[o++] = (char) c;
+        if (ax_is_space(c) || (c >= 0x20 && c != 0x7f))
+            out[n++] = (char) c;
     }
-    out[o] = '\0';
+    ax_text_fold_to(out, out, n);
     return out;
 }
 

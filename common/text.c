@@ -8,30 +8,51 @@
 #include <string.h>
 #include <time.h>
 
-static int s_is_space(unsigned char c)
+/*  Folding is on the snapshot reader's path (every title, abstract and author of ~2.5 M
+ *  papers), where a byte-by-byte loop was 40 % of the reader's time. So 8-byte words with
+ *  no control byte and no space right after a space (most words of prose) are copied
+ *  whole; the rest goes byte by byte. A control byte sends its word to the byte loop,
+ *  which folds the whitespace ones ('\t'..'\r') and keeps the others. */
+size_t ax_text_fold_to(char *dst, const char *s, size_t len)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    size_t o = 0, i = 0;
+    unsigned prev = 1;                              /* leading whitespace vanishes */
+    while (i < len) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+        if (len - i >= 8) {
+            uint64_t x, y, sp, ctl;
+            memcpy(&x, s + i, 8);
+            y = x ^ (ones * ' ');
+            sp = ~(((y & low7) + low7) | y | low7);             /* 0x80 on each ' ' */
+            ctl = ~(((x & low7) + ones * 0x60) | x | low7);     /* 0x80 on each < 0x20 */
+            if (!(ctl | (sp & (sp << 8 | (uint64_t) prev << 7)))) {
+                memcpy(dst + o, &x, 8);         /* o <= i: in place is safe, x is read */
+                o += 8;
+                i += 8;
+                prev = (unsigned) (sp >> 63);
+                continue;
+            }
+        }
+#endif
+        for (size_t stop = len - i > 8 ? i + 8 : len; i < stop; i++) {
+            unsigned space = (unsigned) ax_is_space((unsigned char) s[i]);
+            dst[o] = space ? ' ' : s[i];
+            o += !(space & prev);
+            prev = space;
+        }
+    }
+    if (o && dst[o - 1] == ' ')
+        o--;
+    dst[o] = '\0';
+    return o;
 }
 
 char *ax_text_fold(const char *s, size_t len)
 {
     char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    int pending_space = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) s[i];
-        if (s_is_space(c)) {
-            pending_space = o > 0;
-            continue;
-        }
-        if (pending_space)
-            out[o++] = ' ';
-        pending_space = 0;
-        out[o++] = (char) c;
-    }
-    out[o] = '\0';
+    if (out)
+        ax_text_fold_to(out, s, len);
     return out;
 }
 
@@ -48,7 +69,7 @@ int ax_arxiv_id_split(const char *s, char **id, int *version)
         }
     }
     size_t len = strlen(s);
-    while (len && s_is_space((unsigned char) s[len - 1]))
+    while (len && ax_is_space((unsigned char) s[len - 1]))
         len--;
     /* A trailing vN is the version. */
     size_t end = len;
@@ -84,14 +105,89 @@ int ax_arxiv_id_split(const char *s, char **id, int *version)
     return 0;
 }
 
+/*  Days from 1970-01-01 to y-m-1 (proleptic Gregorian, as timegm), plus d - 1: a day past
+ *  the month's end runs on into the next month, as timegm normalises it. */
+static int64_t s_days(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;                                        /* [0, 399] */
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;      /* from 1 March */
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int s_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/*  Value of the two digits at s, -1 when they are not two digits (s[0] is checked first,
+ *  so this never reads past a NUL). */
+static int s_2digits(const char *s)
+{
+    return s_digit(s[0]) && s_digit(s[1]) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
+}
+
+/*  Fast path for the form every arXiv date has, "Mon, 2 Apr 2007 19:18:42 GMT": strptime
+ *  was ~14 % of the snapshot reader's time. Takes only the exact form (day and month
+ *  names as written here, single spaces, 1- or 2-digit day, 4-digit year, 2-digit time
+ *  fields in range), which strptime's "%a, %d %b %Y %H:%M:%S" reads the same way; what
+ *  follows the seconds is ignored, as there. The day name is not checked against the
+ *  date, as strptime does not. -1 for anything else, strptime then decides. */
+static int s_rfc2822(const char *s, int64_t *out)
+{
+    static const char days[] = "MonTueWedThuFriSatSun";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int wday = -1, month = -1;
+    if (!s[0] || !s[1] || !s[2] || s[3] != ',' || s[4] != ' ')
+        return -1;
+    for (int i = 0; i < 7 && wday < 0; i++)
+        if (memcmp(s, days + 3 * i, 3) == 0)
+            wday = i;
+    s += 5;
+    if (wday < 0 || !s_digit(s[0]))
+        return -1;
+    int two = s_digit(s[1]);
+    int day = two ? s_2digits(s) : s[0] - '0';
+    s += 1 + two;
+    if (day < 1 || day > 31 || s[0] != ' ' || !s[1] || !s[2] || !s[3] || s[4] != ' ')
+        return -1;
+    for (int i = 0; i < 12 && month < 0; i++)
+        if (memcmp(s + 1, months + 3 * i, 3) == 0)
+            month = i + 1;
+    s += 5;
+    int hi = s_2digits(s), lo = hi < 0 ? -1 : s_2digits(s + 2);
+    if (month < 0 || lo < 0 || s[4] != ' ')
+        return -1;
+    int year = hi * 100 + lo;
+    int hour = s_2digits(s + 5);
+    if (hour < 0 || hour > 23 || s[7] != ':')
+        return -1;
+    int min = s_2digits(s + 8);
+    if (min < 0 || min > 59 || s[10] != ':')
+        return -1;
+    int sec = s_2digits(s + 11);
+    if (sec < 0 || sec > 59)
+        return -1;
+    int64_t t = s_days(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
+    if (t == -1)                                        /* timegm's error value: see below */
+        return -1;
+    *out = t;
+    return 0;
+}
+
+/*  Leading whitespace is skipped; what follows a parsed date is ignored. A time that comes
+ *  out as -1 (1969-12-31 23:59:59) is refused, since timegm's -1 also means "error". */
 int ax_time_parse(const char *s, int64_t *out)
 {
     struct tm tm;
     const char *end;
-    while (s && s_is_space((unsigned char) *s))
+    while (s && ax_is_space((unsigned char) *s))
         s++;
     if (!s || !*s)
         return -1;
+    if (s_rfc2822(s, out) == 0)
+        return 0;
     memset(&tm, 0, sizeof tm);
     if ((end = strptime(s, "%a, %d %b %Y %H:%M:%S", &tm)) != NULL ||
         (memset(&tm, 0, sizeof tm), (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL) ||

@@ -5,10 +5,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*  1 when c is ASCII whitespace: ' ', '\t', '\n', '\v', '\f' or '\r' (never the
+ *  locale's idea of it). The one definition of "whitespace" that folding uses. */
+static inline int ax_is_space(unsigned char c)
+{
+    return c == ' ' || (unsigned) (c - '\t') <= '\r' - '\t';
+}
+
 /*  Copy of s[0..len) with runs of ASCII whitespace folded to one space and the ends
  *  trimmed (titles and abstracts are hard-wrapped). Everything else, LaTeX and
  *  Unicode included, is kept as written. Caller frees; NULL on OOM. */
 char *ax_text_fold(const char *s, size_t len);
+
+/*  ax_text_fold into the caller's dst, which has room for len + 1 bytes (folding never
+ *  lengthens); dst may be s itself (folding in place). NUL-terminates; returns the
+ *  folded length. */
+size_t ax_text_fold_to(char *dst, const char *s, size_t len);
 
 /*  Splits "2602.09386v3" into id "2602.09386" (caller frees) and version 3
  *  (0 when there is none). Accepts old-style ids "hep-th/9901001v2" and the
