@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "store.h"
 
 #define AX_CLI_MAX_CHILDREN 64
 
@@ -44,9 +45,10 @@ void ax_local_stop(ax_local_t *local);
  *  Returns the run id (caller frees) or NULL with a message on stderr. */
 char *ax_client_submit(const ax_config_t *cfg, const char *control);
 
-/*  Follows run until it is done or failed, with a progress line on stderr. local (may be
- *  NULL) is watched for dead children. 0 when done (prints the digests), -1 otherwise. */
-int ax_client_wait(redisContext *c, const char *run, ax_local_t *local);
+/*  Follows run until it is done or failed, with a progress line on stderr, waiting out
+ *  Redis restarts. local (may be NULL) is watched for dead children. 0 when done (prints
+ *  the digests), -1 otherwise. */
+int ax_client_wait(ax_redis_link_t *link, const char *run, ax_local_t *local);
 
 /*  Prints the state of run, or of the latest runs when run is NULL. 0 / -1. */
 int ax_client_status(redisContext *c, const char *run);

@@ -150,7 +150,7 @@ static void s_print_done(const char *folder, int64_t t0)
     json_decref(rep);
 }
 
-int ax_client_wait(redisContext *c, const char *run, ax_local_t *local)
+int ax_client_wait(ax_redis_link_t *link, const char *run, ax_local_t *local)
 {
     char key[300];
     int tty = isatty(2);
@@ -158,15 +158,17 @@ int ax_client_wait(redisContext *c, const char *run, ax_local_t *local)
     ax_run_key(key, sizeof key, run, "");
     for (;;) {
         if (ax_stop_requested) {
-            fprintf(stderr, "\narxdigest: interrupted; run %s is left as it is\n", run);
+            fprintf(stderr, "\narxdigest: interrupted; run %s is left as it is (see `arxdigest status %s`)\n", run,
+                    run);
             return -1;
         }
-        char *err = NULL;
-        redisReply *h = ax_redis_cmd(c, &err, "HGETALL %s", key);
+        /* Redis may restart under a long run: wait for it (the link logs and retries). */
+        redisContext *c = ax_redis_link_get(link);
+        redisReply *h = c ? ax_redis_cmd(c, NULL, "HGETALL %s", key) : NULL;
         if (!h) {
-            fprintf(stderr, "\narxdigest: lost Redis: %s\n", err ? err : "?");
-            free(err);
-            return -1;
+            struct timespec ts = {0, 500 * 1000000};
+            nanosleep(&ts, NULL);
+            continue;
         }
         s_progress(h, t0, tty, &last_line);
         const char *state = ax_redis_hash_str(h, "state");

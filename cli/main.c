@@ -172,23 +172,22 @@ static int s_cmd_run(ax_config_t *cfg, const s_args_t *a)
             workers > 1 ? "s" : "", local.dir);
     int rc = 1;
     char *err = NULL;
-    redisContext *c = NULL;
+    ax_redis_link_t link = {0};
     char *run = ax_client_submit(cfg, local.control);
     if (!run)
         goto done;
     fprintf(stderr, "run %s: source %s\n", run, cfg->run.source);
-    if (!(c = ax_redis_connect(local.redis_url, 5000, &err))) {
+    if (ax_redis_link_init(&link, local.redis_url, &err) < 0) {
         fprintf(stderr, "arxdigest: %s\n", err);
         goto done;
     }
-    rc = ax_client_wait(c, run, &local) == 0 ? 0 : 1;
+    rc = ax_client_wait(&link, run, &local) == 0 ? 0 : 1;
     if (rc != 0) {
         ax_local_print_log(&local, "broker", 10);
         ax_local_print_log(&local, "collector", 10);
     }
 done:
-    if (c)
-        redisFree(c);
+    ax_redis_link_close(&link);
     free(err);
     free(run);
     ax_local_stop(&local);
@@ -208,14 +207,13 @@ static int s_cmd_submit(ax_config_t *cfg, const s_args_t *a)
     fflush(stdout);
     int rc = 0;
     if (a->wait) {
-        redisContext *c = ax_redis_connect(cfg->redis.url, 5000, &err);
-        if (!c) {
+        ax_redis_link_t link = {0};
+        if (ax_redis_link_init(&link, cfg->redis.url, &err) < 0) {
             fprintf(stderr, "arxdigest: %s\n", err);
             rc = 1;
-        } else {
-            rc = ax_client_wait(c, run, NULL) == 0 ? 0 : 1;
-            redisFree(c);
-        }
+        } else
+            rc = ax_client_wait(&link, run, NULL) == 0 ? 0 : 1;
+        ax_redis_link_close(&link);
     }
     free(err);
     free(run);
