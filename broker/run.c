@@ -467,8 +467,7 @@ int ax_run_finish(ax_run_t *run, redisContext *c, ax_run_job_t *job, int failed)
     run->n.jobs_done++;
     run->n.jobs_failed += failed ? 1 : 0;
     s_job_destroy(&job);
-    ax_run_flush(run, c);
-    return 0;
+    return 0;                           /* recorded by the next ax_run_flush, with its neighbours */
 }
 
 int ax_run_complete(const ax_run_t *run)

@@ -96,8 +96,10 @@ ax_run_job_t *ax_run_take(ax_run_t *self, uint64_t id);
 void ax_run_save_attempt(ax_run_t *self, redisContext *c, const ax_run_job_t *job);
 
 /*  A job is finished: done, or failed for good (its papers recorded failed first, with
- *  its last error). Frees the job. When Redis does not take it, the completion is kept
- *  and retried by ax_run_flush. 0 / -1 (failed papers not recorded: job kept, retry). */
+ *  its last error). Frees the job. The completion is recorded in Redis by the next
+ *  ax_run_flush, which the broker calls once per loop turn, so the DONEs of one turn
+ *  share one transaction (a crash before it only re-dispatches those jobs: results are
+ *  idempotent). 0 / -1 (failed papers not recorded: job kept, retry). */
 int ax_run_finish(ax_run_t *self, redisContext *c, ax_run_job_t *job, int failed);
 void ax_run_flush(ax_run_t *self, redisContext *c);
 
