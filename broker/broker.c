@@ -247,6 +247,13 @@ static void s_on_job_report(ax_broker_t *self, const char *cmd, const ax_ctl_t *
                 run->inflight[i]->deadline_ms = ax_mono_ms() + self->t.lease_ms;
         return;
     }
+    if (strcmp(cmd, "FAIL") == 0 && ctl->state && strcmp(ctl->state, "fatal") == 0) {
+        /* The LLM refuses the whole run (wrong key, no quota): stop it with that message. */
+        char why[600];
+        snprintf(why, sizeof why, "LLM: %s", ctl->reason ? ctl->reason : "fatal error");
+        s_run_fail(self, why);
+        return;
+    }
     ax_run_job_t *job = ax_run_take(run, ctl->job);
     if (!job)
         return;                         /* already done: results are idempotent */

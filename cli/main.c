@@ -142,7 +142,8 @@ static void s_llm_notice(const ax_config_t *cfg)
         fprintf(stderr, "llm: no API key in $%s: keyword-only run (papers are matched and ranked, not enriched)\n",
                 cfg->llm.api_key_env);
     else
-        fprintf(stderr, "llm: LLM enrichment is not part of this build yet: keyword-only run\n");
+        fprintf(stderr, "llm: matched papers are enriched by %s at %s (key from $%s)\n", cfg->llm.model,
+                cfg->llm.base_url, cfg->llm.api_key_env);
 }
 
 static int s_need_profiles(const ax_config_t *cfg, const s_args_t *a)

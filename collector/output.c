@@ -247,6 +247,34 @@ static json_t *s_profile_counts(redisContext *c, const char *run, const char *pr
     return o;
 }
 
+/*  With an LLM, a paper that passed the keywords but stayed "matched" was left
+ *  unenriched (budget spent): the report lists them with the reason. */
+static int s_unenriched(redisContext *c, const char *run, const char *profile, json_t *counts, char **err)
+{
+    char key[512], suffix[300], cursor[32] = "0";
+    json_t *list = json_array();
+    snprintf(suffix, sizeof suffix, ":states:%s", profile);
+    ax_run_key(key, sizeof key, run, suffix);
+    do {
+        redisReply *r = ax_redis_cmd(c, err, "HSCAN %s %s COUNT 1000", key, cursor);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            json_decref(list);
+            return -1;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (size_t i = 0; i + 1 < r->element[1]->elements; i += 2) {
+            const char *v = r->element[1]->element[i + 1]->str;
+            if (strncmp(v, "matched", 7) == 0)
+                json_array_append_new(list, json_pack("{s:s,s:s}", "id", r->element[1]->element[i]->str, "reason",
+                                                      v[7] == '\t' ? v + 8 : "not enriched"));
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    json_object_set_new(counts, "unenriched", list);
+    return 0;
+}
+
 static json_t *s_time_json(long long ms)
 {
     char buf[32];
@@ -305,6 +333,7 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
         goto done;
     }
     long long harvested = ax_redis_hash_ll(h, "harvested");
+    int llm_mode = ax_redis_hash_ll(h, "llm_requests") > 0 || ax_redis_hash_ll(h, "llm_cache_hits") > 0;
     report = json_object();
     json_t *profiles = json_object();
     json_object_set_new(report, "run", json_string(run));
@@ -330,6 +359,8 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
         json_object_set_new(profiles, prof->name, counts);
         json_t *digests = json_array();
         json_object_set_new(counts, "digests", digests);
+        if (llm_mode && s_unenriched(c, run, prof->name, counts, err) < 0)
+            goto done;
         if (s_load_entries(c, run, prof, group_by, &e, err) < 0 ||
             s_render_profile(prof, &e, group_by, folder, generated_at, digests, err) < 0) {
             s_entries_free(&e);
@@ -338,13 +369,16 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
         s_entries_free(&e);
     }
     json_object_set_new(report, "profiles", profiles);
+    const char *cost = ax_redis_hash_str(h, "llm_cost_usd");
     json_object_set_new(report, "llm",
-                        json_pack("{s:s,s:I,s:I,s:I,s:I,s:f}", "mode",
-                                  ax_redis_hash_ll(h, "llm_requests") ? "llm" : "keyword-only", "requests",
-                                  (json_int_t) ax_redis_hash_ll(h, "llm_requests"), "cache_hits",
+                        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "mode", llm_mode ? "llm" : "keyword-only",
+                                  "requests", (json_int_t) ax_redis_hash_ll(h, "llm_requests"), "cache_hits",
                                   (json_int_t) ax_redis_hash_ll(h, "llm_cache_hits"), "prompt_tokens",
                                   (json_int_t) ax_redis_hash_ll(h, "llm_prompt_tokens"), "completion_tokens",
-                                  (json_int_t) ax_redis_hash_ll(h, "llm_completion_tokens"), "cost_usd", 0.0));
+                                  (json_int_t) ax_redis_hash_ll(h, "llm_completion_tokens"), "cached_tokens",
+                                  (json_int_t) ax_redis_hash_ll(h, "llm_cached_tokens"), "http_429s",
+                                  (json_int_t) ax_redis_hash_ll(h, "llm_429s"), "cost_usd",
+                                  cost ? strtod(cost, NULL) : 0.0));
     long long created = ax_redis_hash_ll(h, "created_ms"), completed = ax_redis_hash_ll(h, "completed_ms");
     json_object_set_new(report, "timings",
                         json_pack("{s:o,s:o,s:o,s:f}", "created", s_time_json(created), "completed",

@@ -46,6 +46,7 @@ static const char *const s_reasons[] = {
     [C_CATEGORY] = "is not an arXiv category (like cs.IR or hep-th)",
     [C_NAME] = "must be 1-64 characters of [A-Za-z0-9_.-], not only dots",
     [C_LANGUAGE] = "must be a language code like en, zh or pt-BR",
+    [C_RESPONSE_FORMAT] = "must be json_object or json_schema",
 };
 
 #define CF(m) offsetof(ax_config_t, m)
@@ -90,6 +91,9 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     DBL("llm.price_per_mtok.input", llm.price_input_per_mtok, 1e6, "0.27"),
     DBL("llm.price_per_mtok.output", llm.price_output_per_mtok, 1e6, "1.10"),
     DBL("llm.budget_usd", llm.budget_usd, 1e9, "0"),
+    STR("llm.response_format", llm.response_format, C_RESPONSE_FORMAT, 0, "json_object"),
+    DBL("llm.temperature", llm.temperature, 2, "0.3"),
+    INT("llm.max_tokens", llm.max_tokens, 16, 1000000, "2048"),
     STR("run.source", run.source, C_SOURCE, 0, "api"),
     {"run.categories", T_LIST, CF(run.categories), CF(run.n_categories), 0, 0, C_CATEGORY, 0, NULL},
     STR("run.from", run.from, C_DATE, F_NULLABLE, NULL),
@@ -346,6 +350,8 @@ static bool s_value_ok(ax_cfg_check_t check, const char *v)
         return n >= 1 && n <= 64 && s_only(v, S_ALNUM "_.-") && !s_only(v, ".");
     case C_LANGUAGE:
         return s_language_ok(v);
+    case C_RESPONSE_FORMAT:
+        return !strcmp(v, "json_object") || !strcmp(v, "json_schema");
     }
     return false;
 }

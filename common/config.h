@@ -55,6 +55,9 @@ typedef struct {
         int rpm, tpm, max_in_flight, timeout_s;
         double price_input_per_mtok, price_output_per_mtok;   /* llm.price_per_mtok.{input,output} */
         double budget_usd;
+        char *response_format;  /* llm.response_format: json_schema | json_object */
+        double temperature;     /* llm.temperature; < 0: not sent */
+        int max_tokens;         /* llm.max_tokens: completion limit per request */
     } llm;
     struct {                    /* run: what `arxdigest run` harvests by default */
         char *source;           /* run.source: api | oai | rss | snapshot:PATH */

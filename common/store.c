@@ -7,11 +7,14 @@
 #define _GNU_SOURCE
 #include "store.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -244,7 +247,7 @@ char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix)
     return buf;
 }
 
-/*  Growable argv for redisCommandArgv. */
+/*  Growable argument list (ARGV of a script). */
 typedef struct {
     const char **argv;
     size_t *lens;
@@ -276,46 +279,79 @@ static void s_args_free(s_args_t *a)
     free(a->lens);
 }
 
-/*  EVALSHA with a fallback to EVAL when the script is not cached (first call, or a
- *  Redis restart flushed the script cache). */
-static redisReply *s_eval(redisContext *c, const char *script, s_args_t *args, char **err)
+/*  Lowercase hex SHA-1 of the script: the name EVALSHA knows it by. Computed on each
+ *  call (microseconds for our scripts) so no cache can go stale or need a lock. */
+static int s_script_sha(const char *script, char sha[41])
 {
-    static char sha[41];
-    static const char *sha_of = NULL;
-    if (sha_of != script) {
-        redisReply *r = ax_redis_cmd(c, err, "SCRIPT LOAD %s", script);
-        if (!r)
-            return NULL;
-        if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-            freeReplyObject(r);
-            *err = strdup("redis: SCRIPT LOAD gave no sha");
-            return NULL;
-        }
-        memcpy(sha, r->str, 41);
-        sha_of = script;
-        freeReplyObject(r);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(script, strlen(script), md, &n, EVP_sha1(), NULL) != 1 || n != 20)
+        return -1;
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+redisReply *ax_redis_eval(redisContext *c, const char *script, int nkeys, const char **keys,
+                          int nargs, const char **args, char **err)
+{
+    return ax_redis_eval_bin(c, script, nkeys, keys, nargs, args, NULL, err);
+}
+
+redisReply *ax_redis_eval_bin(redisContext *c, const char *script, int nkeys, const char **keys,
+                              int nargs, const char **args, const size_t *arg_lens, char **err)
+{
+    char sha[41], nk[16];
+    if (err)
+        *err = NULL;
+    assert(nkeys >= 0 && nargs >= 0);
+    if (!c) {
+        if (err)
+            *err = strdup("redis: not connected");
+        return NULL;
     }
-    args->argv[0] = "EVALSHA";
-    args->argv[1] = sha;
-    args->lens[0] = 7;
-    args->lens[1] = 40;
-    redisReply *r = redisCommandArgv(c, (int) args->n, args->argv, args->lens);
+    if (s_script_sha(script, sha) < 0) {
+        if (err)
+            *err = strdup("redis: cannot hash the script");
+        return NULL;
+    }
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    size_t n = 3 + (size_t) nkeys + (size_t) nargs;
+    const char **argv = malloc(n * sizeof *argv);
+    size_t *lens = malloc(n * sizeof *lens);
+    if (!argv || !lens) {
+        free(argv);
+        free(lens);
+        if (err)
+            *err = strdup("out of memory");
+        return NULL;
+    }
+    argv[0] = "EVALSHA", lens[0] = 7;
+    argv[1] = sha, lens[1] = 40;
+    argv[2] = nk, lens[2] = strlen(nk);
+    for (int i = 0; i < nkeys; i++)
+        argv[3 + i] = keys[i], lens[3 + i] = strlen(keys[i]);
+    for (int i = 0; i < nargs; i++) {
+        size_t k = 3 + (size_t) nkeys + (size_t) i;
+        argv[k] = args[i], lens[k] = arg_lens ? arg_lens[i] : strlen(args[i]);
+    }
+    redisReply *r = redisCommandArgv(c, (int) n, argv, lens);
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        /* Not in the server's cache: EVAL runs it and caches it for the next EVALSHA. */
         freeReplyObject(r);
-        args->argv[0] = "EVAL";
-        args->argv[1] = script;
-        args->lens[0] = 4;
-        args->lens[1] = strlen(script);
-        r = redisCommandArgv(c, (int) args->n, args->argv, args->lens);
-        sha_of = NULL;
+        argv[0] = "EVAL", lens[0] = 4;
+        argv[1] = script, lens[1] = strlen(script);
+        r = redisCommandArgv(c, (int) n, argv, lens);
     }
+    free(argv);
+    free(lens);
     if (!r) {
-        if (asprintf(err, "redis: %s", c->errstr) < 0)
+        if (err && asprintf(err, "redis: %s", c->errstr[0] ? c->errstr : "no reply") < 0)
             *err = NULL;
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        if (asprintf(err, "redis: %s", r->str) < 0)
+        if (err && asprintf(err, "redis: %s", r->str) < 0)
             *err = NULL;
         freeReplyObject(r);
         return NULL;
@@ -336,8 +372,7 @@ int ax_store_result(redisContext *c, const ax_result_t *res, char **err)
     if (!vals || !vlens)
         goto oom;
     snprintf(np, sizeof np, "%zu", res->n_profiles);
-    if (s_arg(&a, "", 0) < 0 || s_arg(&a, "", 0) < 0 || s_arg(&a, "0", 1) < 0 ||
-        s_arg(&a, res->run, strlen(res->run)) < 0 || s_arg(&a, np, strlen(np)) < 0)
+    if (s_arg(&a, res->run, strlen(res->run)) < 0 || s_arg(&a, np, strlen(np)) < 0)
         goto oom;
     for (size_t p = 0; p < res->n_profiles; p++)
         if (s_arg(&a, res->profiles[p], strlen(res->profiles[p])) < 0)
@@ -369,7 +404,7 @@ int ax_store_result(redisContext *c, const ax_result_t *res, char **err)
                 goto oom;
         }
     }
-    redisReply *r = s_eval(c, s_store_lua, &a, err);
+    redisReply *r = ax_redis_eval_bin(c, s_store_lua, 0, NULL, (int) a.n, a.argv, a.lens, err);
     if (r) {
         freeReplyObject(r);
         rc = 0;

@@ -51,6 +51,16 @@ char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix);
  *  Returns the reply (caller frees with freeReplyObject) or NULL with *err. */
 redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...);
 
+/*  Runs a Lua script: EVALSHA with the script's SHA-1 (computed here), falling back to
+ *  EVAL when the server does not have it cached (first use, SCRIPT FLUSH, a restart).
+ *  keys and args are C strings; ax_redis_eval_bin takes the args' lengths (NULL: strlen)
+ *  for binary values. Returns the reply (caller frees with freeReplyObject) or NULL with
+ *  *err (caller frees; err may be NULL) on a connection error or a script error. */
+redisReply *ax_redis_eval(redisContext *c, const char *script, int nkeys, const char **keys,
+                          int nargs, const char **args, char **err);
+redisReply *ax_redis_eval_bin(redisContext *c, const char *script, int nkeys, const char **keys,
+                              int nargs, const char **args, const size_t *arg_lens, char **err);
+
 /*  Stores a RESULT: per item and profile the state (with its reason) and, for kept
  *  papers, the entry record; keeps ax:run:{R}:counts:{P} exact and the run's papers_done
  *  counter. Idempotent on (run, profile, paper): storing the same result twice changes

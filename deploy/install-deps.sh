@@ -15,7 +15,7 @@ PKGS=(
   libssl-dev             # libcrypto SHA-256
   libcmocka-dev          # unit tests
   redis-server redis-tools   # run-time store; tests start a private one
-  python3 python3-zmq python3-msgpack   # test helpers: fake peers, fake servers, checks
+  python3 python3-zmq python3-msgpack python3-yaml   # test helpers: fake peers, fake servers, checks
   zstd                   # unpacking fixture archives in tests
   clang libclang-rt-14-dev   # libFuzzer for the decoder fuzz test
 )

@@ -21,9 +21,20 @@
 #include "codec.h"
 #include "daemon.h"
 #include "log.h"
+#include "enrich.h"
 #include "match.h"
 #include "proto.h"
+#include "store.h"
 #include "text.h"
+
+/*  A job being worked on: judged, waiting for its LLM requests (enrich.h). */
+typedef struct s_work {
+    ax_job_t job;
+    ax_verdict_t *verdicts;         /* n_papers x n_profiles */
+    size_t pending;                 /* LLM requests not finished */
+    int64_t working_ms;             /* last WORKING sent */
+    struct s_work *next;
+} s_work_t;
 
 /*  A job between its RESULT and the collector's ACK. */
 typedef struct {
@@ -50,6 +61,10 @@ struct ax_worker {
     int64_t broker_seen_ms, broker_sent_ms, collector_sent_ms, reconnect_at_ms;
     int reconnect_delay_ms;
     uint64_t jobs_done, papers_done;
+    s_work_t *working;              /* jobs waiting for LLM answers */
+    size_t n_working;
+    ax_redis_link_t redis;          /* LLM cache and limiter (only with an LLM) */
+    ax_enricher_t *enricher;        /* NULL: keyword-only */
 };
 
 static void *s_connect(ax_worker_t *self, const char *endpoint)
@@ -89,7 +104,7 @@ static int s_to_broker(ax_worker_t *self, const char *cmd, const ax_ctl_t *ctl)
  *  it already has. */
 static void s_ready(ax_worker_t *self)
 {
-    uint32_t used = (uint32_t) self->n_held + self->granted;
+    uint32_t used = (uint32_t) (self->n_held + self->n_working) + self->granted;
     if (used >= self->capacity)
         return;
     ax_ctl_t ctl = {.worker = self->name, .credit = self->capacity - used, .heartbeat_ms = (uint32_t) self->heartbeat_ms};
@@ -111,87 +126,140 @@ static int s_matcher_for(ax_worker_t *self, const ax_job_t *job, char **err)
     return self->matcher_run ? 0 : -1;
 }
 
-/*  Judges every paper of the job into a RESULT body. -1 with *err. */
-static int s_judge(ax_worker_t *self, ax_job_t *job, msgpack_sbuffer *out, char **err)
+static void s_work_free(s_work_t *w)
 {
-    if (s_matcher_for(self, job, err) < 0)
-        return -1;
-    size_t np = job->n_profiles;
-    char *names[np + 1];
-    for (size_t p = 0; p < np; p++)
-        names[p] = job->profiles[p].name;
-    ax_result_t res = {.run = job->run, .job = job->job, .attempt = job->attempt,
-                       .worker = self->name, .profiles = names, .n_profiles = np};
-    res.items = calloc(job->n_papers + 1, sizeof *res.items);
-    ax_verdict_t *verdicts = calloc(job->n_papers * np + 1, sizeof *verdicts);
-    int rc = -1;
-    if (!res.items || !verdicts)
-        goto done;
-    for (size_t i = 0; i < job->n_papers; i++) {
-        res.items[i].paper = job->papers[i];        /* borrowed: the job still owns it */
-        res.items[i].verdicts = &verdicts[i * np];
-        res.n_items = i + 1;
-        if (ax_matcher_judge(self->matcher, &job->papers[i], res.items[i].verdicts) < 0)
-            goto done;
-    }
-    ax_result_encode(out, &res);
-    rc = 0;
-done:
-    if (rc < 0 && !*err)
-        *err = strdup("out of memory");
-    for (size_t i = 0; verdicts && i < job->n_papers * np; i++)
-        ax_verdict_clear(&verdicts[i]);
-    free(verdicts);
-    free(res.items);
-    return rc;
+    size_t nv = w->job.n_papers * w->job.n_profiles;
+    for (size_t i = 0; w->verdicts && i < nv; i++)
+        ax_verdict_clear(&w->verdicts[i]);
+    free(w->verdicts);
+    ax_job_clear(&w->job);
+    free(w);
 }
 
-static void s_on_job(ax_worker_t *self, const char *body, size_t len)
+/*  The job's verdicts are final: send the RESULT to the collector and hold it until the
+ *  ACK. A run stopped by a fatal LLM error gets FAIL instead (the broker stops it). */
+static void s_work_finish(ax_worker_t *self, s_work_t *w)
 {
-    ax_job_t job;
-    char *err = NULL;
-    if (self->granted > 0)
-        self->granted--;
-    if (ax_job_decode(body, len, &job, &err) < 0) {
-        /* We cannot even name the job: log it; its lease expires at the broker. */
-        ax_log_warn("bad JOB dropped|error=\"%s\"", err ? err : "?");
-        free(err);
-        s_ready(self);
+    const char *fatal = self->enricher ? ax_enricher_fatal(self->enricher, w->job.run) : NULL;
+    if (fatal) {
+        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .reason = (char *) fatal, .state = "fatal",
+                        .credit = 1};
+        if (s_to_broker(self, "FAIL", &ctl) == 0)
+            self->granted++;
+        s_work_free(w);
         return;
     }
-    if (self->n_held >= sizeof self->held / sizeof *self->held) {
-        ax_ctl_t ctl = {.run = job.run, .job = job.job, .reason = "worker over capacity", .credit = 0};
-        s_to_broker(self, "FAIL", &ctl);
-        ax_job_clear(&job);
+    size_t np = w->job.n_profiles;
+    char *names[np + 1];
+    for (size_t p = 0; p < np; p++)
+        names[p] = w->job.profiles[p].name;
+    ax_result_t res = {.run = w->job.run, .job = w->job.job, .attempt = w->job.attempt, .worker = self->name,
+                       .profiles = names, .n_profiles = np};
+    res.items = calloc(w->job.n_papers + 1, sizeof *res.items);
+    if (!res.items) {
+        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .reason = "worker out of memory", .credit = 1};
+        if (s_to_broker(self, "FAIL", &ctl) == 0)
+            self->granted++;
+        s_work_free(w);
         return;
     }
-    s_held_t *h = &self->held[self->n_held];
+    for (size_t i = 0; i < w->job.n_papers; i++) {
+        res.items[i].paper = w->job.papers[i];      /* borrowed */
+        res.items[i].verdicts = &w->verdicts[i * np];
+    }
+    res.n_items = w->job.n_papers;
+    s_held_t *h = &self->held[self->n_held++];
     msgpack_sbuffer_init(&h->result);
-    if (s_judge(self, &job, &h->result, &err) < 0) {
-        ax_ctl_t ctl = {.run = job.run, .job = job.job, .reason = err, .credit = 1};
-        ax_log_warn("job failed|run=%s job=%" PRIu64 " error=\"%s\"", job.run, job.job, err ? err : "?");
-        s_to_broker(self, "FAIL", &ctl);
-        msgpack_sbuffer_destroy(&h->result);
-        free(err);
-        ax_job_clear(&job);
-        return;
-    }
+    ax_result_encode(&h->result, &res);
+    free(res.items);
     if (self->test_delay_ms) {
         struct timespec ts = {self->test_delay_ms / 1000, (self->test_delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
-    h->run = job.run;
-    job.run = NULL;
-    h->job = job.job;
-    h->lease_ms = job.lease_ms ? job.lease_ms : AX_BROKER_LEASE_MS;
+    h->run = w->job.run;
+    w->job.run = NULL;
+    h->job = w->job.job;
+    h->lease_ms = w->job.lease_ms ? w->job.lease_ms : AX_BROKER_LEASE_MS;
     h->sent_ms = h->working_ms = ax_mono_ms();
-    self->n_held++;
-    self->papers_done += job.n_papers;
+    self->papers_done += w->job.n_papers;
     if (ax_proto_send(self->collector, NULL, 0, "RESULT", h->result.data, h->result.size) < 0)
         ax_log_warn("send to collector failed, will retry|job=%" PRIu64 " error=\"%s\"", h->job,
                     zmq_strerror(errno));
     self->collector_sent_ms = ax_mono_ms();
-    ax_job_clear(&job);
+    s_work_free(w);
+}
+
+/*  Enricher callback: one LLM request of a working job is over. */
+static void s_on_enriched(void *arg, void *job)
+{
+    ax_worker_t *self = arg;
+    s_work_t *w = job;
+    if (--w->pending > 0)
+        return;
+    for (s_work_t **pp = &self->working; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            self->n_working--;
+            s_work_finish(self, w);
+            return;
+        }
+    /* Not listed yet: s_on_job is still adding its requests and finishes it itself. */
+}
+
+/*  JOB: judge every paper for every profile; matched ones go to the LLM when there is
+ *  one. The job is finished (RESULT sent) when its last LLM request is. */
+static void s_on_job(ax_worker_t *self, const char *body, size_t len)
+{
+    char *err = NULL;
+    if (self->granted > 0)
+        self->granted--;
+    s_work_t *w = calloc(1, sizeof *w);
+    if (!w || ax_job_decode(body, len, &w->job, &err) < 0) {
+        /* We cannot even name the job: log it; its lease expires at the broker. */
+        ax_log_warn("bad JOB dropped|error=\"%s\"", err ? err : "out of memory");
+        free(err);
+        free(w);
+        s_ready(self);
+        return;
+    }
+    size_t np = w->job.n_profiles;
+    if (self->n_held + self->n_working >= AX_WORKER_MAX_CAPACITY ||
+        !(w->verdicts = calloc(w->job.n_papers * np + 1, sizeof *w->verdicts)) ||
+        s_matcher_for(self, &w->job, &err) < 0) {
+        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .reason = err ? err : "worker over capacity or out of memory",
+                        .credit = 1};
+        ax_log_warn("job failed|run=%s job=%" PRIu64 " error=\"%s\"", w->job.run, w->job.job, ctl.reason);
+        if (s_to_broker(self, "FAIL", &ctl) == 0)
+            self->granted++;
+        free(err);
+        s_work_free(w);
+        return;
+    }
+    w->pending = 1;                     /* held by this function until every request is added */
+    w->working_ms = ax_mono_ms();
+    for (size_t i = 0; i < w->job.n_papers; i++) {
+        ax_verdict_t *v = &w->verdicts[i * np];
+        if (ax_matcher_judge(self->matcher, &w->job.papers[i], v) < 0)
+            ax_log_error("out of memory judging|paper=%s", w->job.papers[i].id);
+        for (size_t p = 0; self->enricher && p < np; p++) {
+            if (v[p].state != AX_STATE_MATCHED)
+                continue;
+            w->pending++;
+            if (ax_enricher_add(self->enricher, w, w->job.run, &w->job.papers[i], &w->job.profiles[p], &v[p]) < 0) {
+                w->pending--;
+                v[p].state = AX_STATE_FAILED;
+                free(v[p].reason);
+                v[p].reason = strdup("worker out of memory");
+            }
+        }
+    }
+    if (--w->pending == 0) {
+        s_work_finish(self, w);
+        return;
+    }
+    w->next = self->working;
+    self->working = w;
+    self->n_working++;
 }
 
 static void s_on_ack(ax_worker_t *self, const char *body, size_t len)
@@ -303,6 +371,12 @@ static void s_timers(ax_worker_t *self)
             h->working_ms = now;
         }
     }
+    for (s_work_t *w = self->working; w; w = w->next)
+        if (now - w->working_ms >= (w->job.lease_ms ? w->job.lease_ms : AX_BROKER_LEASE_MS) / 3) {
+            ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job};
+            s_to_broker(self, "WORKING", &ctl);
+            w->working_ms = now;
+        }
     if (now - self->broker_seen_ms > (int64_t) self->heartbeat_ms * self->liveness &&
         now >= self->reconnect_at_ms) {
         ax_log_warn("broker silent, reconnecting|endpoint=%s", self->broker_ep);
@@ -330,11 +404,18 @@ int ax_worker_run(ax_worker_t *self)
         }
         if (stop_deadline && (self->n_held == 0 || ax_mono_ms() > stop_deadline))
             break;
-        zmq_pollitem_t items[] = {{self->broker, 0, ZMQ_POLLIN, 0}, {self->collector, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, 100) < 0 && errno != EINTR) {
+        /* ZeroMQ sockets and curl's sockets in one poll (enrich.h). */
+        zmq_pollitem_t items[2 + 256] = {{self->broker, 0, ZMQ_POLLIN, 0}, {self->collector, 0, ZMQ_POLLIN, 0}};
+        long timeout = 100;
+        int n = 2;
+        if (self->enricher)
+            n += ax_enricher_pollitems(self->enricher, items + 2, 256, &timeout);
+        if (zmq_poll(items, n, timeout) < 0 && errno != EINTR) {
             ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
             return -1;
         }
+        if (self->enricher)
+            ax_enricher_perform(self->enricher);
         if (items[1].revents & ZMQ_POLLIN)
             s_on_collector(self);
         if ((items[0].revents & ZMQ_POLLIN) && !stop_deadline)
@@ -385,9 +466,17 @@ ax_worker_t *ax_worker_new(const ax_config_t *cfg, const char *name, char **err)
             *err = NULL;
         goto fail;
     }
+    /* With an API key, matched papers are enriched by the LLM; without, keyword-only. */
+    const char *key = getenv(cfg->llm.api_key_env);
+    if (key && *key) {
+        if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0)
+            goto fail;
+        if (!(self->enricher = ax_enricher_new(cfg, key, &self->redis, s_on_enriched, self, err)))
+            goto fail;
+    }
     self->broker_seen_ms = ax_mono_ms();
-    ax_log_info("worker ready|name=%s broker=%s collector=%s capacity=%u", self->name, self->broker_ep,
-                self->collector_ep, self->capacity);
+    ax_log_info("worker ready|name=%s broker=%s collector=%s capacity=%u llm=%s", self->name, self->broker_ep,
+                self->collector_ep, self->capacity, self->enricher ? cfg->llm.model : "off (keyword-only)");
     return self;
 fail:
     if (!*err)
@@ -405,6 +494,13 @@ void ax_worker_destroy(ax_worker_t **self_p)
         free(self->held[i].run);
         msgpack_sbuffer_destroy(&self->held[i].result);
     }
+    ax_enricher_destroy(&self->enricher);
+    while (self->working) {
+        s_work_t *w = self->working;
+        self->working = w->next;
+        s_work_free(w);
+    }
+    ax_redis_link_close(&self->redis);
     ax_matcher_destroy(&self->matcher);
     free(self->matcher_run);
     if (self->broker)

@@ -1,0 +1,105 @@
+/*  limiter.h: one LLM rate limit for the whole cluster, the LLM answer cache and the
+ *  per-run LLM accounting, all in Redis (SPEC section 4).
+ *
+ *  Every worker calls ax_limiter_acquire before each LLM request and ax_limiter_release
+ *  after it. One atomic Lua script per call keeps, per base_url+model, under the hash tag
+ *  {H} (H = 16 hex of SHA-1 over base_url and model) so a Redis Cluster keeps them on one
+ *  slot:
+ *    ax:llm:{H}:gcra     string  theoretical arrival time of the next request (us, Redis clock)
+ *    ax:llm:{H}:tokens   hash    level (tokens, may be negative), t (us of the last update)
+ *    ax:llm:{H}:flight   zset    lease id -> expiry (us): requests in flight
+ *    ax:llm:{H}:pause    string  nobody sends before this time (us), set after a 429
+ *    ax:llmcache:<hex>   string  the answer JSON of one content-addressed request
+ *  Every key expires by itself once it no longer constrains anything.
+ *
+ *  The limits are met with a safety margin (AX_LIMITER_MARGIN) so that a provider that
+ *  counts requests in a sliding 60 s window at arrival never sees more than rpm of them,
+ *  even when the network delays some requests more than others (see limiter.c).
+ */
+#ifndef AX_LIMITER_H
+#define AX_LIMITER_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*  Requests and tokens are spaced for a rate 0.5 % under the configured one. */
+#define AX_LIMITER_MARGIN 0.005
+/*  A request may be granted up to this much before its slot (never more than half the
+ *  spacing): absorbs timer rounding and wake-up lateness without losing rate. Under 5 ms
+ *  (1 s x the margin) so that even a 1 s window, where a provider enforces rpm / 60 per
+ *  second, never sees more than its share. */
+#define AX_LIMITER_TOLERANCE_MS 4
+/*  The token bucket holds at most this many ms of refill (see token_burst). */
+#define AX_LIMITER_TOKEN_BURST_MS 200
+/*  When only the in-flight cap blocks, callers ask again after at most this long. */
+#define AX_LIMITER_POLL_MS 20
+/*  A pause longer than this (a day) is cut to it. */
+#define AX_LIMITER_MAX_PAUSE_MS 86400000LL
+
+typedef struct {
+    char key[256];          /* "ax:llm:{<16 hex>}": hash-tagged prefix of this limiter's keys */
+    int rpm;                /* requests per minute, <= 0: no limit */
+    int tpm;                /* tokens per minute, <= 0: no limit */
+    int max_in_flight;      /* requests in flight across the cluster, <= 0: no limit */
+    int lease_ms;           /* an in-flight slot is freed after this even if its holder died */
+    int token_burst;        /* tokens the bucket holds at most: tpm * AX_LIMITER_TOKEN_BURST_MS
+                               / 60000 by default, so no sliding 60 s window sees more than tpm;
+                               raise it (up to tpm) for a provider with a full-minute bucket */
+} ax_limiter_t;
+
+/*  What one or more LLM calls cost, as added to a run's counters (ax_llm_account). */
+typedef struct {
+    int64_t requests;           /* requests sent (retries included) */
+    int64_t cache_hits;         /* answers taken from the cache */
+    int64_t prompt_tokens;      /* usage.prompt_tokens */
+    int64_t completion_tokens;  /* usage.completion_tokens */
+    int64_t cached_tokens;      /* usage.prompt_tokens_details.cached_tokens (or prompt_cache_hit_tokens) */
+    int64_t http_429s;          /* 429 answers received */
+} ax_llm_counts_t;
+
+/*  In all the calls below, c is a connected context, and on -1 *err (caller frees) says
+ *  why; err may be NULL when the caller does not want the message. */
+
+/*  Fills l for the endpoint base_url (a trailing '/' is ignored) and model. lease_ms <= 0
+ *  takes 150 s. */
+void ax_limiter_init(ax_limiter_t *l, const char *base_url, const char *model, int rpm, int tpm,
+                     int max_in_flight, int lease_ms);
+
+/*  Tries to take a request slot, reserving est_tokens. Returns 0 when granted: lease then
+ *  holds a unique id ("<grant time, us of Redis's clock>-<16 random hex>") for
+ *  ax_limiter_release, and the slot counts against max_in_flight until released or
+ *  lease_ms passes. Otherwise nothing is taken and the result is the number of ms (> 0)
+ *  to wait before asking again (rate, tokens, in-flight cap or a cluster pause), or -1
+ *  on a Redis error with *err (caller frees). */
+int64_t ax_limiter_acquire(redisContext *c, const ax_limiter_t *l, int est_tokens, char lease[40],
+                           char **err);
+
+/*  Frees the slot of lease (NULL or "": none) and settles the tokens: the bucket is
+ *  charged actual_tokens - est_tokens more (less when negative), which may leave it in
+ *  debt so later requests wait. actual_tokens < 0: unknown, the estimate stands.
+ *  0 / -1 with *err. */
+int ax_limiter_release(redisContext *c, const ax_limiter_t *l, const char *lease, int est_tokens,
+                       int actual_tokens, char **err);
+
+/*  A 429 (or a Retry-After) from the provider: nobody in the cluster is granted a request
+ *  before now + ms (at most AX_LIMITER_MAX_PAUSE_MS; an earlier pause is only ever
+ *  extended, never shortened). ms <= 0 does nothing. 0 / -1 with *err. */
+int ax_limiter_pause(redisContext *c, const ax_limiter_t *l, int64_t ms, char **err);
+
+/*  The LLM answer cache, ax:llmcache:<hexkey> (hexkey: 1..128 hex digits), no TTL.
+ *  get: 1 hit with *value (caller frees, NUL-terminated) and *len, 0 miss, -1 with *err. */
+int ax_llm_cache_get(redisContext *c, const char *hexkey, char **value, size_t *len, char **err);
+int ax_llm_cache_put(redisContext *c, const char *hexkey, const char *value, size_t len, char **err);
+
+/*  Adds u to the run's counters in ax:run:{RUN}: llm_requests, llm_cache_hits,
+ *  llm_prompt_tokens, llm_completion_tokens, llm_cached_tokens, llm_429s, and cost_usd to
+ *  llm_cost_usd, atomically. 0 / -1 with *err. */
+int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,
+                   char **err);
+
+/*  1 when budget_usd > 0 and the run's llm_cost_usd has reached it (callers stop sending),
+ *  0 when not, -1 with *err. */
+int ax_llm_budget_spent(redisContext *c, const char *run, double budget_usd, char **err);
+
+#endif

@@ -1,0 +1,649 @@
+/*  enrich.c: cache, cluster limiter and curl multi for a worker's LLM requests (see enrich.h).
+ *
+ *  A request moves: added -> cache hit (done) | ready queue -> limiter grant -> in flight
+ *  (curl) -> done | back to the ready queue (retry with a not-before time, or a repair).
+ *  The ready queue is FIFO; a request that must wait (backoff) keeps its place but is
+ *  skipped until its time. The limiter answers "wait N ms" for the whole worker, which
+ *  then asks again no sooner than that.
+ */
+#define _GNU_SOURCE
+#include "enrich.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/select.h>
+
+#include "limiter.h"
+#include "llm.h"
+#include "log.h"
+#include "text.h"
+
+#define AX_LLM_MAX_ATTEMPTS 8           /* transport/5xx/429 retries of one request */
+#define AX_LLM_MAX_REPAIRS 1            /* repair requests after an invalid answer */
+#define AX_LLM_BACKOFF_MS 500           /* first backoff; doubles, with jitter */
+#define AX_LLM_BACKOFF_MAX_MS 60000
+
+typedef struct s_req {
+    ax_enricher_t *e;
+    void *job;
+    char *run;
+    const ax_paper_t *paper;
+    const ax_profile_t *profile;
+    ax_verdict_t *verdict;
+    char key[65];                   /* cache key */
+    int attempts, repairs;
+    char *previous_answer, *repair_error;
+    char *body;
+    int est_tokens;
+    char lease[40];
+    CURL *easy;
+    struct curl_slist *headers;
+    char *resp;
+    size_t resp_len, resp_cap;
+    char *h_retry_after, *h_retry_after_ms, *h_reset_req, *h_reset_tok, *h_rem_req, *h_rem_tok;
+    int64_t not_before_ms;
+    struct s_req *next;
+} s_req_t;
+
+typedef struct s_fatal {
+    char *run, *message;
+    struct s_fatal *next;
+} s_fatal_t;
+
+struct ax_enricher {
+    CURLM *multi;
+    ax_redis_link_t *redis;
+    ax_limiter_t limiter;
+    ax_llm_opts_t opts;             /* language/interest set per request */
+    char *url, *auth, *model;
+    int timeout_s, concurrency;
+    double price_in, price_out, budget_usd;
+    ax_enrich_done_fn *done;
+    void *arg;
+    s_req_t *ready_head, *ready_tail;
+    s_req_t *active;                /* in flight (linked by next) */
+    size_t n_ready, n_active;
+    int64_t blocked_until_ms;       /* the limiter said wait */
+    s_fatal_t *fatal;
+    char *budget_run;               /* last run checked against the budget */
+    int64_t budget_checked_ms;
+    int budget_spent;
+};
+
+/* ---------------------------------------------------------------- request life */
+
+static void s_req_reset_transfer(s_req_t *r)
+{
+    if (r->easy) {
+        curl_multi_remove_handle(r->e->multi, r->easy);
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
+    }
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    free(r->resp);
+    r->resp = NULL;
+    r->resp_len = r->resp_cap = 0;
+    free(r->h_retry_after);
+    free(r->h_retry_after_ms);
+    free(r->h_reset_req);
+    free(r->h_reset_tok);
+    free(r->h_rem_req);
+    free(r->h_rem_tok);
+    r->h_retry_after = r->h_retry_after_ms = r->h_reset_req = r->h_reset_tok = r->h_rem_req = r->h_rem_tok = NULL;
+    free(r->body);
+    r->body = NULL;
+}
+
+static void s_req_free(s_req_t *r)
+{
+    s_req_reset_transfer(r);
+    free(r->run);
+    free(r->previous_answer);
+    free(r->repair_error);
+    free(r);
+}
+
+/*  The request is over: its verdict is final. */
+static void s_req_finish(s_req_t *r)
+{
+    ax_enricher_t *e = r->e;
+    void *job = r->job;
+    s_req_free(r);
+    e->done(e->arg, job);
+}
+
+static void s_req_fail(s_req_t *r, const char *fmt, const char *what)
+{
+    ax_verdict_t *v = r->verdict;
+    free(v->reason);
+    if (asprintf(&v->reason, fmt, what ? what : "?") < 0)
+        v->reason = NULL;
+    v->state = AX_STATE_FAILED;
+    ax_log_warn("paper not enriched|run=%s paper=%s profile=%s reason=\"%s\"", r->run, r->paper->id,
+                r->profile->name, v->reason ? v->reason : "?");
+    s_req_finish(r);
+}
+
+static void s_ready_push(ax_enricher_t *e, s_req_t *r, int front)
+{
+    r->next = NULL;
+    if (!e->ready_head)
+        e->ready_head = e->ready_tail = r;
+    else if (front) {
+        r->next = e->ready_head;
+        e->ready_head = r;
+    } else {
+        e->ready_tail->next = r;
+        e->ready_tail = r;
+    }
+    e->n_ready++;
+}
+
+/*  Adds counters to the run (best effort: accounting must not lose the answer). */
+static void s_account(ax_enricher_t *e, const char *run, const ax_llm_counts_t *u, double cost)
+{
+    redisContext *c = ax_redis_link_get(e->redis);
+    char *err = NULL;
+    if (c && ax_llm_account(c, run, u, cost, &err) < 0) {
+        ax_log_warn("LLM accounting failed|run=%s error=\"%s\"", run, err ? err : "?");
+        free(err);
+    }
+}
+
+/* ---------------------------------------------------------------- curl */
+
+static size_t s_on_body(char *data, size_t size, size_t n, void *userp)
+{
+    s_req_t *r = userp;
+    size_t len = size * n;
+    if (r->resp_len + len + 1 > r->resp_cap) {
+        size_t cap = (r->resp_len + len + 1) * 2;
+        char *p = realloc(r->resp, cap);
+        if (!p)
+            return 0;                   /* makes curl fail the transfer: retried */
+        r->resp = p;
+        r->resp_cap = cap;
+    }
+    memcpy(r->resp + r->resp_len, data, len);
+    r->resp_len += len;
+    r->resp[r->resp_len] = '\0';
+    return len;
+}
+
+/*  Keeps the headers llm.h needs (names are case-insensitive). */
+static size_t s_on_header(char *data, size_t size, size_t n, void *userp)
+{
+    s_req_t *r = userp;
+    size_t len = size * n;
+    static const struct {
+        const char *name;
+        size_t off;
+    } wanted[] = {
+        {"retry-after", offsetof(s_req_t, h_retry_after)},
+        {"retry-after-ms", offsetof(s_req_t, h_retry_after_ms)},
+        {"x-ratelimit-reset-requests", offsetof(s_req_t, h_reset_req)},
+        {"x-ratelimit-reset-tokens", offsetof(s_req_t, h_reset_tok)},
+        {"x-ratelimit-remaining-requests", offsetof(s_req_t, h_rem_req)},
+        {"x-ratelimit-remaining-tokens", offsetof(s_req_t, h_rem_tok)},
+    };
+    const char *colon = memchr(data, ':', len);
+    if (!colon)
+        return len;
+    size_t nl = (size_t) (colon - data);
+    for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++) {
+        if (strlen(wanted[i].name) != nl || strncasecmp(data, wanted[i].name, nl) != 0)
+            continue;
+        char **slot = (char **) ((char *) r + wanted[i].off);
+        const char *v = colon + 1;
+        size_t vl = len - nl - 1;
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        free(*slot);
+        *slot = strndup(v, vl);
+    }
+    return len;
+}
+
+/*  Builds and starts the transfer of a granted request. -1 on OOM / curl refusal. */
+static int s_start(ax_enricher_t *e, s_req_t *r)
+{
+    r->easy = curl_easy_init();
+    if (!r->easy)
+        return -1;
+    r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    r->headers = r->headers ? curl_slist_append(r->headers, e->auth) : NULL;
+    if (!r->headers)
+        return -1;
+    curl_easy_setopt(r->easy, CURLOPT_URL, e->url);
+    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long) strlen(r->body));
+    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, s_on_header);
+    curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, (long) e->timeout_s);
+    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "arxdigest");
+    if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
+        return -1;
+    r->next = e->active;
+    e->active = r;
+    e->n_active++;
+    return 0;
+}
+
+/*  Sets the request's body for its current state (first try or repair). -1 on OOM. */
+static int s_build(ax_enricher_t *e, s_req_t *r)
+{
+    ax_llm_opts_t o = e->opts;
+    o.language = r->profile->language;
+    o.interest = r->profile->interest;
+    free(r->body);
+    r->body = ax_llm_request_body(&o, r->paper, r->previous_answer, r->repair_error);
+    if (!r->body)
+        return -1;
+    r->est_tokens = ax_llm_estimate_tokens(r->body, e->opts.max_tokens);
+    return 0;
+}
+
+/*  Back in the queue, to be sent again not before now + delay (with jitter). */
+static void s_retry_later(ax_enricher_t *e, s_req_t *r, int64_t hint_ms)
+{
+    int64_t backoff = AX_LLM_BACKOFF_MS << (r->attempts < 8 ? r->attempts : 8);
+    if (backoff > AX_LLM_BACKOFF_MAX_MS)
+        backoff = AX_LLM_BACKOFF_MAX_MS;
+    backoff = backoff / 2 + rand() % (backoff / 2 + 1);           /* jitter: [b/2, b] */
+    if (hint_ms > backoff)
+        backoff = hint_ms;
+    s_req_reset_transfer(r);
+    r->not_before_ms = ax_mono_ms() + backoff;
+    s_ready_push(e, r, 0);
+}
+
+static double s_cost(const ax_enricher_t *e, const ax_llm_usage_t *u)
+{
+    return ((double) u->prompt_tokens * e->price_in + (double) u->completion_tokens * e->price_out) / 1e6;
+}
+
+/*  A transfer ended: classify the answer and move the request on. */
+static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
+{
+    long status = 0;
+    redisContext *c = ax_redis_link_get(e->redis);
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    for (s_req_t **pp = &e->active; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    r->next = NULL;
+    e->n_active--;
+    ax_llm_headers_t h = {r->h_retry_after, r->h_retry_after_ms, r->h_reset_req, r->h_reset_tok, r->h_rem_req,
+                          r->h_rem_tok};
+    ax_llm_t answer = {0};
+    ax_llm_usage_t usage = {0};
+    int64_t retry_ms = -1;
+    char *raw = NULL, *error = NULL, *lerr = NULL;
+    ax_llm_outcome_t out;
+    if (code != CURLE_OK) {
+        out = AX_LLM_RETRY;
+        if (asprintf(&error, "transport: %s", curl_easy_strerror(code)) < 0)
+            error = NULL;
+    } else
+        out = ax_llm_parse_response(status, r->resp ? r->resp : "", r->resp_len, &h, &answer, &usage, &retry_ms,
+                                    &raw, &error);
+    int actual = code == CURLE_OK && (usage.prompt_tokens || usage.completion_tokens)
+                     ? (int) (usage.prompt_tokens + usage.completion_tokens)
+                     : -1;
+    if (c && ax_limiter_release(c, &e->limiter, r->lease, r->est_tokens, actual, &lerr) < 0) {
+        ax_log_warn("limiter release failed|error=\"%s\"", lerr ? lerr : "?");
+        free(lerr);
+    }
+    r->lease[0] = '\0';
+    ax_llm_counts_t n = {.requests = 1, .prompt_tokens = usage.prompt_tokens,
+                         .completion_tokens = usage.completion_tokens, .cached_tokens = usage.cached_tokens,
+                         .http_429s = status == 429};
+    s_account(e, r->run, &n, s_cost(e, &usage));
+    switch (out) {
+    case AX_LLM_OK: {
+        char *json = ax_llm_to_json(&answer);
+        char *cerr = NULL;
+        if (json && c && ax_llm_cache_put(c, r->key, json, strlen(json), &cerr) < 0) {
+            ax_log_warn("LLM cache write failed|error=\"%s\"", cerr ? cerr : "?");
+            free(cerr);
+        }
+        free(json);
+        if (!answer.model)
+            answer.model = strdup(e->model);
+        ax_llm_clear(&r->verdict->llm);
+        r->verdict->llm = answer;
+        memset(&answer, 0, sizeof answer);
+        r->verdict->state = AX_STATE_ENRICHED;
+        s_req_finish(r);
+        break;
+    }
+    case AX_LLM_REPAIR:
+        if (r->repairs < AX_LLM_MAX_REPAIRS) {
+            r->repairs++;
+            free(r->previous_answer);
+            free(r->repair_error);
+            r->previous_answer = raw;
+            r->repair_error = error;
+            raw = error = NULL;
+            s_req_reset_transfer(r);
+            if (s_build(e, r) < 0)
+                s_req_fail(r, "LLM: %s", "out of memory");
+            else
+                s_ready_push(e, r, 1);
+        } else
+            s_req_fail(r, "LLM answer invalid after a repair request: %s", error);
+        break;
+    case AX_LLM_RETRY:
+        if (status == 429 && c) {
+            int64_t pause = retry_ms > 0 ? retry_ms : 1000;
+            char *perr = NULL;
+            if (ax_limiter_pause(c, &e->limiter, pause, &perr) < 0)
+                free(perr);
+            ax_log_warn("LLM 429: cluster paused|ms=%lld", (long long) pause);
+        }
+        if (++r->attempts >= AX_LLM_MAX_ATTEMPTS)
+            s_req_fail(r, "LLM: gave up after 8 attempts: %s", error);
+        else {
+            ax_log_debug("LLM request retried|paper=%s attempt=%d error=\"%s\"", r->paper->id, r->attempts,
+                         error ? error : "?");
+            s_retry_later(e, r, retry_ms);
+        }
+        break;
+    case AX_LLM_FAIL_PAPER:
+        s_req_fail(r, "LLM refused the paper: %s", error);
+        break;
+    case AX_LLM_FATAL: {
+        s_fatal_t *f = calloc(1, sizeof *f);
+        if (f && (f->run = strdup(r->run)) && (f->message = strdup(error ? error : "fatal LLM error"))) {
+            f->next = e->fatal;
+            e->fatal = f;
+        } else if (f) {
+            free(f->run);
+            free(f);
+        }
+        ax_log_error("LLM error stops the run|run=%s error=\"%s\"", r->run, error ? error : "?");
+        s_req_fail(r, "LLM: %s", error);
+        break;
+    }
+    }
+    ax_llm_clear(&answer);
+    free(raw);
+    free(error);
+}
+
+/* ---------------------------------------------------------------- scheduling */
+
+/*  1 when the run's budget is spent (checked at most once a second per run). */
+static int s_budget_spent(ax_enricher_t *e, const char *run)
+{
+    if (e->budget_usd <= 0)
+        return 0;
+    int64_t now = ax_mono_ms();
+    if (e->budget_run && strcmp(e->budget_run, run) == 0 && now - e->budget_checked_ms < 1000)
+        return e->budget_spent;
+    redisContext *c = ax_redis_link_get(e->redis);
+    char *err = NULL;
+    int spent = c ? ax_llm_budget_spent(c, run, e->budget_usd, &err) : 0;
+    free(err);
+    free(e->budget_run);
+    e->budget_run = strdup(run);
+    e->budget_checked_ms = now;
+    e->budget_spent = spent == 1;
+    return e->budget_spent;
+}
+
+/*  Starts queued requests while the worker has room and the limiter grants. */
+static void s_send_ready(ax_enricher_t *e)
+{
+    int64_t now = ax_mono_ms();
+    if (now < e->blocked_until_ms)
+        return;
+    redisContext *c = ax_redis_link_get(e->redis);
+    for (s_req_t **pp = &e->ready_head, *prev = NULL; *pp && e->n_active < (size_t) e->concurrency;) {
+        s_req_t *r = *pp;
+        if (r->not_before_ms > now || ax_enricher_fatal(e, r->run)) {
+            if (ax_enricher_fatal(e, r->run)) {     /* the run is stopping: no more requests */
+                *pp = r->next;
+                if (e->ready_tail == r)
+                    e->ready_tail = prev;
+                e->n_ready--;
+                s_req_fail(r, "LLM: run stopped: %s", ax_enricher_fatal(e, r->run));
+                continue;
+            }
+            prev = r;
+            pp = &r->next;
+            continue;
+        }
+        if (s_budget_spent(e, r->run)) {
+            *pp = r->next;
+            if (e->ready_tail == r)
+                e->ready_tail = prev;
+            e->n_ready--;
+            free(r->verdict->reason);
+            if (asprintf(&r->verdict->reason, "LLM budget of $%.2f spent: not enriched", e->budget_usd) < 0)
+                r->verdict->reason = NULL;
+            s_req_finish(r);                /* stays "matched": left unenriched, with the reason */
+            continue;
+        }
+        if (!c)
+            return;
+        char *err = NULL;
+        int64_t wait = ax_limiter_acquire(c, &e->limiter, r->est_tokens, r->lease, &err);
+        if (wait != 0) {
+            if (wait < 0) {
+                ax_log_warn("limiter unavailable|error=\"%s\"", err ? err : "?");
+                free(err);
+                wait = 1000;
+            }
+            e->blocked_until_ms = now + wait;
+            return;
+        }
+        *pp = r->next;
+        if (e->ready_tail == r)
+            e->ready_tail = prev;
+        e->n_ready--;
+        if (s_start(e, r) < 0) {
+            ax_limiter_release(c, &e->limiter, r->lease, r->est_tokens, 0, NULL);
+            r->lease[0] = '\0';
+            s_retry_later(e, r, 1000);
+        }
+    }
+}
+
+int ax_enricher_add(ax_enricher_t *e, void *job, const char *run, const ax_paper_t *paper,
+                    const ax_profile_t *profile, ax_verdict_t *verdict)
+{
+    s_req_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->run = strdup(run))) {
+        free(r);
+        return -1;
+    }
+    r->e = e;
+    r->job = job;
+    r->paper = paper;
+    r->profile = profile;
+    r->verdict = verdict;
+    ax_llm_cache_key(e->model, profile->language, profile->interest, paper, r->key);
+    redisContext *c = ax_redis_link_get(e->redis);
+    char *value = NULL, *err = NULL;
+    size_t len = 0;
+    if (c && ax_llm_cache_get(c, r->key, &value, &len, &err) == 1) {
+        ax_llm_t l = {0};
+        if (ax_llm_from_json(value, len, &l, NULL) == 0) {
+            ax_llm_clear(&verdict->llm);
+            verdict->llm = l;
+            verdict->state = AX_STATE_ENRICHED;
+            ax_llm_counts_t n = {.cache_hits = 1};
+            s_account(e, run, &n, 0);
+            free(value);
+            s_req_finish(r);
+            return 0;
+        }
+    }
+    free(value);
+    free(err);
+    if (s_build(e, r) < 0) {
+        s_req_free(r);
+        return -1;
+    }
+    s_ready_push(e, r, 0);
+    return 0;
+}
+
+int ax_enricher_pollitems(ax_enricher_t *e, zmq_pollitem_t *items, int max, long *timeout_ms)
+{
+    fd_set r, w, x;
+    int maxfd = -1, n = 0;
+    long t = -1;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    if (curl_multi_fdset(e->multi, &r, &w, &x, &maxfd) == CURLM_OK)
+        for (int fd = 0; fd <= maxfd && n < max; fd++) {
+            short ev = (short) ((FD_ISSET(fd, &r) ? ZMQ_POLLIN : 0) | (FD_ISSET(fd, &w) ? ZMQ_POLLOUT : 0) |
+                                (FD_ISSET(fd, &x) ? ZMQ_POLLERR : 0));
+            if (ev)
+                items[n++] = (zmq_pollitem_t){NULL, fd, ev, 0};
+        }
+    if (curl_multi_timeout(e->multi, &t) == CURLM_OK && t >= 0 && t < *timeout_ms)
+        *timeout_ms = t;
+    if (e->n_active && maxfd < 0 && *timeout_ms > 50)
+        *timeout_ms = 50;                   /* curl has no socket yet (resolving): look again soon */
+    if (e->n_ready) {
+        int64_t wait = e->blocked_until_ms - ax_mono_ms();
+        long next = wait > 0 ? (long) wait : 0;
+        for (s_req_t *q = e->ready_head; q && next > 0; q = q->next) {
+            int64_t d = q->not_before_ms - ax_mono_ms();
+            if (d < next)
+                next = d > 0 ? (long) d : 0;
+        }
+        if (next < *timeout_ms)
+            *timeout_ms = next;
+    }
+    return n;
+}
+
+void ax_enricher_perform(ax_enricher_t *e)
+{
+    int running = 0;
+    curl_multi_perform(e->multi, &running);
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        s_req_t *r = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &r);
+        if (r)
+            s_on_done(e, r, m->data.result);
+    }
+    s_send_ready(e);
+    if (e->n_active)
+        curl_multi_perform(e->multi, &running);
+}
+
+size_t ax_enricher_pending(const ax_enricher_t *e)
+{
+    return e->n_ready + e->n_active;
+}
+
+const char *ax_enricher_fatal(const ax_enricher_t *e, const char *run)
+{
+    for (const s_fatal_t *f = e->fatal; f; f = f->next)
+        if (strcmp(f->run, run) == 0)
+            return f->message;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+ax_enricher_t *ax_enricher_new(const ax_config_t *cfg, const char *api_key, ax_redis_link_t *redis,
+                               ax_enrich_done_fn *done, void *arg, char **err)
+{
+    ax_enricher_t *e = calloc(1, sizeof *e);
+    *err = NULL;
+    if (!e)
+        return NULL;
+    e->redis = redis;
+    e->done = done;
+    e->arg = arg;
+    e->timeout_s = cfg->llm.timeout_s;
+    e->concurrency = cfg->worker.concurrency;
+    e->price_in = cfg->llm.price_input_per_mtok;
+    e->price_out = cfg->llm.price_output_per_mtok;
+    e->budget_usd = cfg->llm.budget_usd;
+    size_t bl = strlen(cfg->llm.base_url);
+    while (bl && cfg->llm.base_url[bl - 1] == '/')
+        bl--;
+    if (asprintf(&e->url, "%.*s/chat/completions", (int) bl, cfg->llm.base_url) < 0 ||
+        asprintf(&e->auth, "Authorization: Bearer %s", api_key) < 0 || !(e->model = strdup(cfg->llm.model))) {
+        *err = strdup("out of memory");
+        goto fail;
+    }
+    e->opts.model = e->model;
+    e->opts.json_schema = strcmp(cfg->llm.response_format, "json_schema") == 0;
+    e->opts.temperature = cfg->llm.temperature;
+    e->opts.max_tokens = cfg->llm.max_tokens;
+    ax_limiter_init(&e->limiter, cfg->llm.base_url, cfg->llm.model, cfg->llm.rpm, cfg->llm.tpm,
+                    cfg->llm.max_in_flight, (cfg->llm.timeout_s + 30) * 1000);
+    if (!(e->multi = curl_multi_init())) {
+        *err = strdup("curl: cannot create a multi handle");
+        goto fail;
+    }
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long) e->concurrency);
+    return e;
+fail:
+    ax_enricher_destroy(&e);
+    return NULL;
+}
+
+void ax_enricher_destroy(ax_enricher_t **self_p)
+{
+    ax_enricher_t *e = self_p ? *self_p : NULL;
+    if (!e)
+        return;
+    while (e->ready_head) {
+        s_req_t *r = e->ready_head;
+        e->ready_head = r->next;
+        s_req_free(r);
+    }
+    while (e->active) {
+        s_req_t *r = e->active;
+        e->active = r->next;
+        s_req_free(r);
+    }
+    if (e->multi)
+        curl_multi_cleanup(e->multi);
+    while (e->fatal) {
+        s_fatal_t *f = e->fatal;
+        e->fatal = f->next;
+        free(f->run);
+        free(f->message);
+        free(f);
+    }
+    if (e->auth) {
+        memset(e->auth, 0, strlen(e->auth));        /* the key does not outlive us in memory */
+        free(e->auth);
+    }
+    free(e->url);
+    free(e->model);
+    free(e->budget_run);
+    free(e);
+    *self_p = NULL;
+}

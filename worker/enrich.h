@@ -1,0 +1,50 @@
+/*  enrich.h: LLM enrichment of matched papers (SPEC section 4), inside a worker.
+ *
+ *  One request per (paper, profile) that passed the keywords. Each is first looked up in
+ *  the cluster-wide cache (a hit costs no request); a miss waits for the cluster-wide
+ *  limiter (requests/min, tokens/min, requests in flight, pauses after a 429), then goes
+ *  out on curl's multi interface: many requests in flight on the worker's one thread,
+ *  polled together with its ZeroMQ sockets. Answers are validated (llm.h); an invalid one
+ *  gets one repair request that shows the model its error; 408/409/429/5xx/timeouts are
+ *  retried with exponential backoff and jitter; 401/403/insufficient quota are fatal for
+ *  the run. Every finished request fills its verdict (enriched, or failed with the reason,
+ *  or left matched when the budget is spent) and is reported through the done callback.
+ */
+#ifndef AX_ENRICH_H
+#define AX_ENRICH_H
+
+#include <zmq.h>
+
+#include "config.h"
+#include "store.h"
+
+typedef struct ax_enricher ax_enricher_t;
+
+/*  Called once per finished request with the job it belongs to. */
+typedef void (ax_enrich_done_fn)(void *arg, void *job);
+
+/*  NULL with *err. api_key is copied and never logged; redis is borrowed. */
+ax_enricher_t *ax_enricher_new(const ax_config_t *cfg, const char *api_key, ax_redis_link_t *redis,
+                               ax_enrich_done_fn *done, void *arg, char **err);
+void ax_enricher_destroy(ax_enricher_t **self_p);
+
+/*  Queues the enrichment of paper for profile into verdict (all borrowed until the done
+ *  callback for it). A cache hit completes at once (the callback runs before this
+ *  returns). 0 / -1 on OOM. */
+int ax_enricher_add(ax_enricher_t *self, void *job, const char *run, const ax_paper_t *paper,
+                    const ax_profile_t *profile, ax_verdict_t *verdict);
+
+/*  Poll integration: appends curl's sockets to items (at most max, returns how many) and
+ *  lowers *timeout_ms to when curl or a waiting request next needs attention. */
+int ax_enricher_pollitems(ax_enricher_t *self, zmq_pollitem_t *items, int max, long *timeout_ms);
+
+/*  Drives transfers, handles finished ones and starts what the limiter allows. */
+void ax_enricher_perform(ax_enricher_t *self);
+
+/*  Requests queued or in flight. */
+size_t ax_enricher_pending(const ax_enricher_t *self);
+
+/*  The message of a fatal error (wrong key, no quota) of run, or NULL. */
+const char *ax_enricher_fatal(const ax_enricher_t *self, const char *run);
+
+#endif
