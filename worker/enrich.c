@@ -23,7 +23,8 @@
 #include "log.h"
 #include "text.h"
 
-#define AX_LLM_MAX_ATTEMPTS 8           /* transport/5xx/429 retries of one request */
+#define AX_LLM_MAX_ATTEMPTS 8           /* transport/5xx/overload retries of one request */
+#define AX_LLM_MAX_RATE_LIMITED 100     /* 429s of one request before it fails */
 #define AX_LLM_MAX_REPAIRS 1            /* repair requests after an invalid answer */
 #define AX_LLM_BACKOFF_MS 500           /* first backoff; doubles, with jitter */
 #define AX_LLM_BACKOFF_MAX_MS 60000
@@ -37,6 +38,7 @@ typedef struct s_req {
     ax_verdict_t *verdict;
     char key[65];                   /* cache key */
     int attempts, repairs;
+    int rate_limited;               /* 429s: flow control, not failures (own cap) */
     char *previous_answer, *repair_error;
     char *body;
     int est_tokens;
@@ -96,13 +98,13 @@ static void s_req_reset_transfer(s_req_t *r)
     free(r->h_rem_req);
     free(r->h_rem_tok);
     r->h_retry_after = r->h_retry_after_ms = r->h_reset_req = r->h_reset_tok = r->h_rem_req = r->h_rem_tok = NULL;
-    free(r->body);
-    r->body = NULL;
 }
 
+/*  Ends the transfer (the body stays: a retry sends the same request). */
 static void s_req_free(s_req_t *r)
 {
     s_req_reset_transfer(r);
+    free(r->body);
     free(r->run);
     free(r->previous_answer);
     free(r->repair_error);
@@ -357,7 +359,17 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
                 free(perr);
             ax_log_warn("LLM 429: cluster paused|ms=%lld", (long long) pause);
         }
-        if (++r->attempts >= AX_LLM_MAX_ATTEMPTS)
+        if (status == 429 && retry_ms >= 0) {
+            /* The provider's limit speaks: flow control, not a failure. Retry when it says
+             * (the cluster is paused until then too), without exponential backoff. */
+            if (++r->rate_limited >= AX_LLM_MAX_RATE_LIMITED)
+                s_req_fail(r, "LLM: still rate limited after 100 tries: %s", error);
+            else {
+                s_req_reset_transfer(r);
+                r->not_before_ms = ax_mono_ms() + retry_ms + 20 + rand() % 50;
+                s_ready_push(e, r, 1);
+            }
+        } else if (++r->attempts >= AX_LLM_MAX_ATTEMPTS)
             s_req_fail(r, "LLM: gave up after 8 attempts: %s", error);
         else {
             ax_log_debug("LLM request retried|paper=%s attempt=%d error=\"%s\"", r->paper->id, r->attempts,
