@@ -256,6 +256,14 @@ static void s_print_run(redisContext *c, const char *run, const redisReply *h, c
             printf(", ETA when the harvest is done");
         printf("\n");
     }
+    long long llm_req = ax_redis_hash_ll(h, "llm_requests"), llm_hits = ax_redis_hash_ll(h, "llm_cache_hits");
+    if (llm_req || llm_hits) {
+        const char *cost = ax_redis_hash_str(h, "llm_cost_usd");
+        printf("  llm: %lld requests, %lld cache hits, %lld prompt + %lld completion tokens (%lld cached), "
+               "%lld 429s, $%.4f\n",
+               llm_req, llm_hits, ax_redis_hash_ll(h, "llm_prompt_tokens"), ax_redis_hash_ll(h, "llm_completion_tokens"),
+               ax_redis_hash_ll(h, "llm_cached_tokens"), ax_redis_hash_ll(h, "llm_429s"), cost ? atof(cost) : 0.0);
+    }
     if (out)
         printf("  output: %s\n", out);
     if (error)

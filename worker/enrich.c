@@ -401,14 +401,15 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
 
 /* ---------------------------------------------------------------- scheduling */
 
-/*  1 when the run's budget is spent (checked at most once a second per run). */
+/*  1 when the run's budget is spent. Asked before every request when a budget is set, so
+ *  the overshoot is at most the requests already in flight across the cluster. */
 static int s_budget_spent(ax_enricher_t *e, const char *run)
 {
     if (e->budget_usd <= 0)
         return 0;
     int64_t now = ax_mono_ms();
-    if (e->budget_run && strcmp(e->budget_run, run) == 0 && now - e->budget_checked_ms < 1000)
-        return e->budget_spent;
+    if (e->budget_run && strcmp(e->budget_run, run) == 0 && e->budget_spent)
+        return 1;                       /* spent stays spent */
     redisContext *c = ax_redis_link_get(e->redis);
     char *err = NULL;
     int spent = c ? ax_llm_budget_spent(c, run, e->budget_usd, &err) : 0;

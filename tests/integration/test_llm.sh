@@ -90,6 +90,10 @@ grep -qE '\*\*感兴趣评分\*\*: 【[1-5]分】' "$md" || fail "no interest sc
 grep -q '^\*\*英文标题\*\*: ' "$md" && ! grep -q '未评分' "$md" || fail "digest not enriched"
 first_title=$(grep -m1 '^## 1\. ' "$md")
 echo "$first_title" | grep -qP '[\x{4e00}-\x{9fff}]' || fail "first title is not translated: $first_title"
+"$BIN/arxdigest" status "$RUN" "${COMMON[@]}" >"$T/status1.out"
+grep -qE "llm: $enriched requests, 0 cache hits, [0-9]+ prompt \+ [0-9]+ completion tokens" "$T/status1.out" \
+  || fail "status does not show the LLM accounting: $(cat "$T/status1.out")"
+[ "$(jget 'd["llm"]["cost_usd"] > 0 and d["llm"]["prompt_tokens"] > 0' <"$REPORT")" = True ] || fail "no cost in the report"
 ok "run 1: $enriched papers enriched in $requests valid requests, no 429, digest shows scores and translated titles"
 
 # 2. -------------------------------------------------------------------------------------
@@ -130,3 +134,17 @@ if submit badkey --config "$T/config3.yaml"; then fail "a run with a wrong API k
 grep -q "Incorrect API key" "$T/badkey.err" || fail "no clear message: $(tail -3 "$T/badkey.err")"
 [ $((SECONDS - t0)) -lt 30 ] || fail "the wrong key took $((SECONDS - t0)) s to stop the run"
 ok "wrong API key: run stopped in $((SECONDS - t0)) s with \"$(grep -o 'Incorrect API key[^.]*' "$T/badkey.err" | head -1)\""
+
+# 5. -------------------------------------------------------------------------------------
+# A budget of a fraction of a cent: spent after a few answers; the rest stay matched, listed.
+workers sk-good "http://127.0.0.1:$GOOD" --set llm.budget_usd=0.002 --set llm.price_per_mtok.input=100 \
+  --set llm.price_per_mtok.output=100 --set worker.concurrency=1
+sed 's/interest: .*/interest: "预算测试"/' "$T/config.yaml" >"$T/config4.yaml"
+submit budget --config "$T/config4.yaml" || fail "budget run failed: $(tail -5 "$T/budget.err")"
+read -r m5 e5 n5 cost5 <<<"$(jget 'd["profiles"]["recsys"]["matched"], d["profiles"]["recsys"]["enriched"], len(d["profiles"]["recsys"]["unenriched"]), d["llm"]["cost_usd"]' <"$REPORT" | tr -d '(),')"
+# Each answer costs ~$0.1 here: after the first, only requests already in flight (one per
+# worker) may still land.
+[ "$e5" -gt 0 ] && [ "$e5" -le 3 ] && [ "$m5" -gt 0 ] && [ "$n5" -eq "$m5" ] \
+  || fail "budget: enriched $e5 (at most 3), matched $m5, listed $n5"
+jget 'd["profiles"]["recsys"]["unenriched"][0]["reason"]' <"$REPORT" | grep -q "budget" || fail "unenriched without the budget reason"
+ok "budget \$0.002 spent (cost \$$cost5): $e5 enriched, $m5 left unenriched and listed in the report with the reason"
