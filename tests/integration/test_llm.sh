@@ -22,7 +22,9 @@ start_fake() {
 stats() { curl -sS "http://127.0.0.1:$1/_stats"; }
 jget() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-start_fake fake --latency-ms 50
+# The provider allows 30 requests in any 6 s (300/min) and so are we configured: the three
+# workers together must stay under it (no 429) while using it.
+start_fake fake --latency-ms 50 --rpm 30 --window-s 6
 GOOD=$PORT
 start_fake storm --latency-ms 20 --rpm 40 --window-s 4 --fail-garbage 0.15 --fail-500 0.1 --repair-ok
 STORM=$PORT
@@ -31,7 +33,7 @@ cat >"$T/config.yaml" <<YAML
 broker: { job_size: 16 }
 worker: { concurrency: 8, capacity: 8 }
 collector: { group_by: run }
-llm: { rpm: 1200, tpm: 2000000, max_in_flight: 12, timeout_s: 20, budget_usd: 0 }
+llm: { rpm: 300, tpm: 2000000, max_in_flight: 12, timeout_s: 20, budget_usd: 0 }
 run: { source: "snapshot:$AX_SOURCE_DIR/deploy/sample/arxiv-cs-2026-06.jsonl" }
 profiles:
   - name: recsys
@@ -83,7 +85,9 @@ read -r matched enriched failed below requests hits <<<"$(jget 'd["profiles"]["r
 S1=$(stats "$GOOD")
 [ "$(echo "$S1" | jget 'd["invalid_requests"]["count"]')" -eq 0 ] \
   || fail "requests invalid for OpenAI's spec: $(echo "$S1" | jget 'd["invalid_requests"]')"
-[ "$(echo "$S1" | jget 'd["sent_429"]')" -eq 0 ] || fail "the fake had to send 429s"
+[ "$(echo "$S1" | jget 'd["sent_429"]')" -eq 0 ] || fail "3 workers together exceeded the shared limit: the fake sent 429s"
+rate1=$(echo "$S1" | jget 'round((len(d["arrivals"]) - 1) / (d["arrivals"][-1] - d["arrivals"][0]), 2)')
+"$PY" -c "import sys; sys.exit(0 if $rate1 >= 4.5 else 1)" || fail "3 workers used only $rate1 of 5 requests/s"
 [ "$(echo "$S1" | jget 'd["max_in_flight"]')" -le 12 ] || fail "more than llm.max_in_flight in flight: $S1"
 md="$T/out/$RUN/recsys/digest.md"
 grep -qE '\*\*感兴趣评分\*\*: 【[1-5]分】' "$md" || fail "no interest score in the digest"
@@ -94,7 +98,7 @@ echo "$first_title" | grep -qP '[\x{4e00}-\x{9fff}]' || fail "first title is not
 grep -qE "llm: $enriched requests, 0 cache hits, [0-9]+ prompt \+ [0-9]+ completion tokens" "$T/status1.out" \
   || fail "status does not show the LLM accounting: $(cat "$T/status1.out")"
 [ "$(jget 'd["llm"]["cost_usd"] > 0 and d["llm"]["prompt_tokens"] > 0' <"$REPORT")" = True ] || fail "no cost in the report"
-ok "run 1: $enriched papers enriched in $requests valid requests, no 429, digest shows scores and translated titles"
+ok "run 1: $enriched papers enriched in $requests valid requests at $rate1/s of 5/s allowed, no 429, digest shows scores and translated titles"
 
 # 2. -------------------------------------------------------------------------------------
 before=$(echo "$S1" | jget 'd["requests"]')
