@@ -52,6 +52,13 @@ typedef struct s_req {
     struct s_req *next;
 } s_req_t;
 
+typedef struct s_acct {
+    char *run;
+    ax_llm_counts_t n;
+    double cost;
+    struct s_acct *next;
+} s_acct_t;
+
 typedef struct s_fatal {
     char *run, *message;
     struct s_fatal *next;
@@ -72,6 +79,7 @@ struct ax_enricher {
     size_t n_ready, n_active;
     int64_t blocked_until_ms;       /* the limiter said wait */
     s_fatal_t *fatal;
+    s_acct_t *acct;                 /* counters not yet written to the runs */
     char *budget_run;               /* last run checked against the budget */
     int64_t budget_checked_ms;
     int budget_spent;
@@ -147,14 +155,49 @@ static void s_ready_push(ax_enricher_t *e, s_req_t *r, int front)
     e->n_ready++;
 }
 
-/*  Adds counters to the run (best effort: accounting must not lose the answer). */
+/*  Adds counters to the run. They are summed in memory and written once per
+ *  ax_enricher_perform (one Redis call per run and turn instead of one per request);
+ *  a job's RESULT is only ACKed, hence DONE and the run completed, in a later turn, so
+ *  the report always sees them. */
 static void s_account(ax_enricher_t *e, const char *run, const ax_llm_counts_t *u, double cost)
 {
-    redisContext *c = ax_redis_link_get(e->redis);
-    char *err = NULL;
-    if (c && ax_llm_account(c, run, u, cost, &err) < 0) {
-        ax_log_warn("LLM accounting failed|run=%s error=\"%s\"", run, err ? err : "?");
-        free(err);
+    s_acct_t *a = e->acct;
+    while (a && strcmp(a->run, run) != 0)
+        a = a->next;
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        if (!a || !(a->run = strdup(run))) {
+            free(a);
+            return;
+        }
+        a->next = e->acct;
+        e->acct = a;
+    }
+    a->n.requests += u->requests;
+    a->n.cache_hits += u->cache_hits;
+    a->n.prompt_tokens += u->prompt_tokens;
+    a->n.completion_tokens += u->completion_tokens;
+    a->n.cached_tokens += u->cached_tokens;
+    a->n.http_429s += u->http_429s;
+    a->cost += cost;
+}
+
+/*  Writes the summed counters (kept for the next turn when Redis does not take them). */
+static void s_account_flush(ax_enricher_t *e)
+{
+    redisContext *c = e->acct ? ax_redis_link_get(e->redis) : NULL;
+    for (s_acct_t **pp = &e->acct; c && *pp;) {
+        s_acct_t *a = *pp;
+        char *err = NULL;
+        if (ax_llm_account(c, a->run, &a->n, a->cost, &err) < 0) {
+            ax_log_warn("LLM accounting failed, will retry|run=%s error=\"%s\"", a->run, err ? err : "?");
+            free(err);
+            pp = &a->next;
+            continue;
+        }
+        *pp = a->next;
+        free(a->run);
+        free(a);
     }
 }
 
@@ -569,6 +612,7 @@ void ax_enricher_perform(ax_enricher_t *e)
     s_send_ready(e);
     if (e->n_active)
         curl_multi_perform(e->multi, &running);
+    s_account_flush(e);
 }
 
 size_t ax_enricher_pending(const ax_enricher_t *e)
@@ -643,6 +687,13 @@ void ax_enricher_destroy(ax_enricher_t **self_p)
     }
     if (e->multi)
         curl_multi_cleanup(e->multi);
+    s_account_flush(e);
+    while (e->acct) {
+        s_acct_t *a = e->acct;
+        e->acct = a->next;
+        free(a->run);
+        free(a);
+    }
     while (e->fatal) {
         s_fatal_t *f = e->fatal;
         e->fatal = f->next;
