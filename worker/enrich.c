@@ -581,7 +581,9 @@ int ax_enricher_pollitems(ax_enricher_t *e, zmq_pollitem_t *items, int max, long
         *timeout_ms = t;
     if (e->n_active && maxfd < 0 && *timeout_ms > 50)
         *timeout_ms = 50;                   /* curl has no socket yet (resolving): look again soon */
-    if (e->n_ready) {
+    /* Queued requests matter only when one could start now: with every slot in flight,
+     * a finished transfer (a socket event) is what frees the next one. */
+    if (e->n_ready && e->n_active < (size_t) e->concurrency) {
         int64_t wait = e->blocked_until_ms - ax_mono_ms();
         long next = wait > 0 ? (long) wait : 0;
         for (s_req_t *q = e->ready_head; q && next > 0; q = q->next) {
