@@ -66,7 +66,7 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     INT("broker.max_attempts", broker.max_attempts, 1, 100, "3"),
     STR("worker.broker", worker.broker, C_ENDPOINT, 0, "tcp://127.0.0.1:5555"),
     STR("worker.collector", worker.collector, C_ENDPOINT, 0, "tcp://127.0.0.1:5557"),
-    INT("worker.concurrency", worker.concurrency, 1, 100000, "32"),
+    INT("worker.concurrency", worker.concurrency, 1, 200, "32"),      /* curl sockets polled: enrich.c */
     STR("worker.metrics", worker.metrics, C_METRICS, 0, "0.0.0.0:9102"),
     INT("worker.capacity", worker.capacity, 1, 64, "4"),
     INT("worker.heartbeat_ms", worker.heartbeat_ms, 10, 600000, "1000"),

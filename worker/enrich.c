@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/select.h>
 
 #include "limiter.h"
 #include "llm.h"
@@ -28,6 +27,7 @@
 #define AX_LLM_MAX_REPAIRS 1            /* repair requests after an invalid answer */
 #define AX_LLM_BACKOFF_MS 500           /* first backoff; doubles, with jitter */
 #define AX_LLM_BACKOFF_MAX_MS 60000
+#define AX_ENRICH_MAX_SOCKS 256         /* sockets curl may ask us to watch (>= worker.concurrency) */
 
 typedef struct s_req {
     ax_enricher_t *e;
@@ -80,6 +80,12 @@ struct ax_enricher {
     int64_t blocked_until_ms;       /* the limiter said wait */
     s_fatal_t *fatal;
     s_acct_t *acct;                 /* counters not yet written to the runs */
+    struct {
+        curl_socket_t fd;
+        short events;               /* ZMQ_POLLIN / ZMQ_POLLOUT */
+    } socks[AX_ENRICH_MAX_SOCKS];   /* what curl asked us to watch */
+    size_t n_socks;
+    int64_t timer_at_ms;            /* when curl wants to be called back, -1: never */
     char *budget_run;               /* last run checked against the budget */
     int64_t budget_checked_ms;
     int budget_spent;
@@ -562,45 +568,87 @@ int ax_enricher_add(ax_enricher_t *e, void *job, const char *run, const ax_paper
     return 0;
 }
 
+/*  curl's multi-socket interface: curl tells us which sockets to watch (s_on_socket) and
+ *  when to call it back (s_on_timer); we poll exactly those with the ZeroMQ sockets and
+ *  hand curl only the sockets that fired, so a turn costs O(events), not O(transfers). */
+static int s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    ax_enricher_t *e = userp;
+    (void) easy;
+    (void) socketp;
+    size_t i = 0;
+    while (i < e->n_socks && e->socks[i].fd != fd)
+        i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < e->n_socks)
+            e->socks[i] = e->socks[--e->n_socks];
+        return 0;
+    }
+    if (i == e->n_socks) {
+        if (e->n_socks == AX_ENRICH_MAX_SOCKS)
+            return -1;
+        e->n_socks++;
+    }
+    e->socks[i].fd = fd;
+    e->socks[i].events = (short) (((what & CURL_POLL_IN) ? ZMQ_POLLIN : 0) | ((what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
+    return 0;
+}
+
+static int s_on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    ax_enricher_t *e = userp;
+    (void) multi;
+    e->timer_at_ms = timeout_ms < 0 ? -1 : ax_mono_ms() + timeout_ms;
+    return 0;
+}
+
 int ax_enricher_pollitems(ax_enricher_t *e, zmq_pollitem_t *items, int max, long *timeout_ms)
 {
-    fd_set r, w, x;
-    int maxfd = -1, n = 0;
-    long t = -1;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&x);
-    if (curl_multi_fdset(e->multi, &r, &w, &x, &maxfd) == CURLM_OK)
-        for (int fd = 0; fd <= maxfd && n < max; fd++) {
-            short ev = (short) ((FD_ISSET(fd, &r) ? ZMQ_POLLIN : 0) | (FD_ISSET(fd, &w) ? ZMQ_POLLOUT : 0) |
-                                (FD_ISSET(fd, &x) ? ZMQ_POLLERR : 0));
-            if (ev)
-                items[n++] = (zmq_pollitem_t){NULL, fd, ev, 0};
-        }
-    if (curl_multi_timeout(e->multi, &t) == CURLM_OK && t >= 0 && t < *timeout_ms)
-        *timeout_ms = t;
-    if (e->n_active && maxfd < 0 && *timeout_ms > 50)
-        *timeout_ms = 50;                   /* curl has no socket yet (resolving): look again soon */
-    /* Queued requests matter only when one could start now: with every slot in flight,
-     * a finished transfer (a socket event) is what frees the next one. */
+    int n = 0;
+    int64_t now = ax_mono_ms();
+    for (size_t i = 0; i < e->n_socks && n < max; i++)
+        items[n++] = (zmq_pollitem_t){NULL, e->socks[i].fd, e->socks[i].events, 0};
+    if (e->timer_at_ms >= 0) {
+        long t = e->timer_at_ms > now ? (long) (e->timer_at_ms - now) : 0;
+        if (t < *timeout_ms)
+            *timeout_ms = t;
+    }
+    /* Queued requests matter only when one could start: with every slot in flight, a
+     * finished transfer (a socket event) is what frees the next one. */
     if (e->n_ready && e->n_active < (size_t) e->concurrency) {
-        int64_t wait = e->blocked_until_ms - ax_mono_ms();
-        long next = wait > 0 ? (long) wait : 0;
-        for (s_req_t *q = e->ready_head; q && next > 0; q = q->next) {
-            int64_t d = q->not_before_ms - ax_mono_ms();
-            if (d < next)
-                next = d > 0 ? (long) d : 0;
-        }
-        if (next < *timeout_ms)
-            *timeout_ms = next;
+        int64_t at = INT64_MAX;
+        for (s_req_t *q = e->ready_head; q; q = q->next)
+            if (q->not_before_ms < at)
+                at = q->not_before_ms;
+        if (e->blocked_until_ms > at)
+            at = e->blocked_until_ms;
+        long t = at > now ? (long) (at - now) : 0;
+        if (t < *timeout_ms)
+            *timeout_ms = t;
     }
     return n;
 }
 
-void ax_enricher_perform(ax_enricher_t *e)
+/*  Lets curl act on what is due: the sockets that fired, then its timer. */
+static void s_drive(ax_enricher_t *e, const zmq_pollitem_t *items, int n)
 {
     int running = 0;
-    curl_multi_perform(e->multi, &running);
+    for (int i = 0; i < n; i++) {
+        int flags = ((items[i].revents & ZMQ_POLLIN) ? CURL_CSELECT_IN : 0) |
+                    ((items[i].revents & ZMQ_POLLOUT) ? CURL_CSELECT_OUT : 0) |
+                    ((items[i].revents & ZMQ_POLLERR) ? CURL_CSELECT_ERR : 0);
+        if (flags)
+            curl_multi_socket_action(e->multi, items[i].fd, flags, &running);
+    }
+    if (e->timer_at_ms >= 0 && ax_mono_ms() >= e->timer_at_ms) {
+        e->timer_at_ms = -1;
+        curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+}
+
+void ax_enricher_perform(ax_enricher_t *e, const zmq_pollitem_t *items, int n)
+{
+    s_drive(e, items, n);
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
@@ -612,8 +660,7 @@ void ax_enricher_perform(ax_enricher_t *e)
             s_on_done(e, r, m->data.result);
     }
     s_send_ready(e);
-    if (e->n_active)
-        curl_multi_perform(e->multi, &running);
+    s_drive(e, NULL, 0);                /* new transfers asked for a timer of 0: start them */
     s_account_flush(e);
 }
 
@@ -666,6 +713,11 @@ ax_enricher_t *ax_enricher_new(const ax_config_t *cfg, const char *api_key, ax_r
         goto fail;
     }
     curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long) e->concurrency);
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, s_on_timer);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+    e->timer_at_ms = -1;
     return e;
 fail:
     ax_enricher_destroy(&e);

@@ -38,8 +38,10 @@ int ax_enricher_add(ax_enricher_t *self, void *job, const char *run, const ax_pa
  *  lowers *timeout_ms to when curl or a waiting request next needs attention. */
 int ax_enricher_pollitems(ax_enricher_t *self, zmq_pollitem_t *items, int max, long *timeout_ms);
 
-/*  Drives transfers, handles finished ones and starts what the limiter allows. */
-void ax_enricher_perform(ax_enricher_t *self);
+/*  After the poll: drives the transfers whose sockets fired (items/n as filled by
+ *  ax_enricher_pollitems, with revents), handles finished ones and starts what the
+ *  limiter allows. */
+void ax_enricher_perform(ax_enricher_t *self, const zmq_pollitem_t *items, int n);
 
 /*  Requests queued or in flight. */
 size_t ax_enricher_pending(const ax_enricher_t *self);

@@ -415,7 +415,7 @@ int ax_worker_run(ax_worker_t *self)
             return -1;
         }
         if (self->enricher)
-            ax_enricher_perform(self->enricher);
+            ax_enricher_perform(self->enricher, items + 2, n - 2);
         if (items[1].revents & ZMQ_POLLIN)
             s_on_collector(self);
         if ((items[0].revents & ZMQ_POLLIN) && !stop_deadline)
