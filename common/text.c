@@ -3,6 +3,7 @@
 #include "text.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,17 @@ char *ax_time_format(int64_t t, const char *fmt, char *buf, size_t size)
             buf[0] = '\0';
     }
     return buf;
+}
+
+void ax_set_error(char **err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(err, fmt, ap) < 0)
+        *err = NULL;
+    va_end(ap);
 }
 
 int64_t ax_now_ms(void)

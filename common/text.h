@@ -34,6 +34,9 @@ int ax_time_parse(const char *s, int64_t *out);
 /*  Formats unix seconds (UTC) with strftime format fmt into buf. Returns buf. */
 char *ax_time_format(int64_t t, const char *fmt, char *buf, size_t size);
 
+/*  *err = a formatted message (caller frees), when err is not NULL; NULL on OOM. */
+void ax_set_error(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /*  Current wall-clock time in ms and monotonic time in ms. */
 int64_t ax_now_ms(void);
 int64_t ax_mono_ms(void);

@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,19 +60,6 @@ const char *ax_llm_outcome_name(ax_llm_outcome_t outcome)
 {
     static const char *const names[] = {"ok", "repair", "retry", "fail_paper", "fatal"};
     return (unsigned) outcome < sizeof names / sizeof *names ? names[outcome] : "?";
-}
-
-/* Sets *err (if err) to a formatted message; keeps NULL on OOM. */
-static void s_set(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_set(char **err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-        *err = NULL;
-    va_end(ap);
 }
 
 /* Copy of s[0..len) with whitespace runs folded to one space and the ends trimmed: the
@@ -367,7 +353,7 @@ static int s_answer_from_obj(const json_t *obj, ax_llm_t *out, char **error)
     size_t msg_len = 0;
     FILE *f = open_memstream(&msg, &msg_len);
     if (!f) {
-        s_set(error, "out of memory");
+        ax_set_error(error, "out of memory");
         return -1;
     }
     int problems = 0, missing = 0;
@@ -409,7 +395,7 @@ static int s_answer_from_obj(const json_t *obj, ax_llm_t *out, char **error)
     if (fclose(f) != 0 || !msg) {
         free(msg);
         ax_llm_clear(&l);
-        s_set(error, "out of memory");
+        ax_set_error(error, "out of memory");
         return -1;
     }
     if (problems) {
@@ -446,7 +432,7 @@ static json_t *s_content_object(const char *s, size_t len, char **error)
             break;
         }
     if (!open) {
-        s_set(error, "the answer is not a JSON object");
+        ax_set_error(error, "the answer is not a JSON object");
         return NULL;
     }
     if (!last || last <= open)
@@ -454,13 +440,13 @@ static json_t *s_content_object(const char *s, size_t len, char **error)
     json_error_t jerr;
     json_t *root = json_loadb(open, (size_t) (last - open), 0, &jerr);
     if (!root) {
-        s_set(error, "the answer is not valid JSON: %s (line %d, column %d)", jerr.text,
+        ax_set_error(error, "the answer is not valid JSON: %s (line %d, column %d)", jerr.text,
               jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        s_set(error, "the answer is not a JSON object");
+        ax_set_error(error, "the answer is not a JSON object");
         return NULL;
     }
     return root;
@@ -471,7 +457,7 @@ int ax_llm_from_json(const char *json, size_t len, ax_llm_t *out, char **error)
     if (error)
         *error = NULL;
     if (!json) {
-        s_set(error, "no answer");
+        ax_set_error(error, "no answer");
         return -1;
     }
     json_t *root = s_content_object(json, len, error);
@@ -484,7 +470,7 @@ int ax_llm_from_json(const char *json, size_t len, ax_llm_t *out, char **error)
     if (rc == 0 && ((model && !(l.model = strdup(model)))
                     || (version && !(l.prompt_version = strdup(version))))) {
         ax_llm_clear(&l);
-        s_set(error, "out of memory");
+        ax_set_error(error, "out of memory");
         rc = -1;
     }
     json_decref(root);
@@ -628,10 +614,10 @@ static void s_error_message(char **error, long status, const s_error_t *e)
                                                       : "";
     const char *sep = e->type[0] && e->code[0] ? ", " : "";
     if (e->type[0] || e->code[0])
-        s_set(error, "HTTP %ld: %s (%s%s%s)%s", status, e->message[0] ? e->message : "no message",
+        ax_set_error(error, "HTTP %ld: %s (%s%s%s)%s", status, e->message[0] ? e->message : "no message",
               e->type, sep, e->code, hint);
     else
-        s_set(error, "HTTP %ld: %s%s", status, e->message[0] ? e->message : "no message", hint);
+        ax_set_error(error, "HTTP %ld: %s%s", status, e->message[0] ? e->message : "no message", hint);
 }
 
 static int64_t s_int(const json_t *obj, const char *key)
@@ -665,7 +651,7 @@ static ax_llm_outcome_t s_parse_choice(const json_t *root, long status, ax_llm_t
     const json_t *choice = json_array_get(choices, 0);
     const json_t *message = json_object_get(choice, "message");
     if (!json_is_object(choice) || !json_is_object(message)) {
-        s_set(error, "HTTP %ld: the response has no choice with a message", status);
+        ax_set_error(error, "HTTP %ld: the response has no choice with a message", status);
         return AX_LLM_RETRY;
     }
     const char *finish = json_string_value(json_object_get(choice, "finish_reason"));
@@ -675,11 +661,11 @@ static ax_llm_outcome_t s_parse_choice(const json_t *root, long status, ax_llm_t
     const char *refusal = json_string_value(json_object_get(message, "refusal"));
     if (refusal && *refusal) {
         size_t n = s_utf8_cut(refusal, strlen(refusal), S_MAX_MESSAGE);
-        s_set(error, "the model refused: %.*s", (int) n, refusal);
+        ax_set_error(error, "the model refused: %.*s", (int) n, refusal);
         return AX_LLM_FAIL_PAPER;
     }
     if (finish && strcmp(finish, "content_filter") == 0) {
-        s_set(error, "the answer was blocked by the provider's content filter");
+        ax_set_error(error, "the answer was blocked by the provider's content filter");
         return AX_LLM_FAIL_PAPER;
     }
     ax_llm_outcome_t outcome = AX_LLM_REPAIR;
@@ -690,10 +676,10 @@ static ax_llm_outcome_t s_parse_choice(const json_t *root, long status, ax_llm_t
         if (s_int(usage, "completion_tokens"))
             snprintf(spent, sizeof spent, " after %lld completion tokens, %lld of them reasoning",
                      (long long) s_int(usage, "completion_tokens"), (long long) reasoning);
-        s_set(error, "the answer was truncated at the token limit (finish_reason \"length\"%s): "
+        ax_set_error(error, "the answer was truncated at the token limit (finish_reason \"length\"%s): "
                      "write shorter texts", spent);
     } else if (s_blank(content, content_len)) {
-        s_set(error, "the answer is empty");
+        ax_set_error(error, "the answer is empty");
     } else {
         json_t *obj = s_content_object(content, content_len, error);
         if (obj && s_answer_from_obj(obj, out, error) == 0)
@@ -729,16 +715,16 @@ ax_llm_outcome_t ax_llm_parse_response(long http_status, const char *body, size_
     s_error_read(root, body, len, &e);
     if (http_status <= 0) {
         outcome = AX_LLM_RETRY;
-        s_set(&err, "no HTTP response");
+        ax_set_error(&err, "no HTTP response");
     } else if (!is_2xx) {
         outcome = s_outcome_of_status(http_status, &e);
         s_error_message(&err, http_status, &e);
     } else if (!len || s_blank(body, len)) {
         outcome = AX_LLM_RETRY;
-        s_set(&err, "HTTP %ld: empty response body", http_status);
+        ax_set_error(&err, "HTTP %ld: empty response body", http_status);
     } else if (!json_is_object(root)) {
         outcome = AX_LLM_RETRY;
-        s_set(&err, "HTTP %ld: the response body is not a JSON object: %s", http_status, e.message);
+        ax_set_error(&err, "HTTP %ld: the response body is not a JSON object: %s", http_status, e.message);
     } else if (json_object_get(root, "error") && !json_object_get(root, "choices")) {
         long status = e.status >= 300 ? e.status : 500;
         outcome = s_outcome_of_status(status, &e);
@@ -752,7 +738,7 @@ ax_llm_outcome_t ax_llm_parse_response(long http_status, const char *body, size_
             if ((model && !(l.model = strdup(model))) || !(l.prompt_version = strdup(AX_PROMPT_VERSION))) {
                 ax_llm_clear(&l);
                 outcome = AX_LLM_RETRY;
-                s_set(&err, "out of memory");
+                ax_set_error(&err, "out of memory");
             } else if (out) {
                 *out = l;
             } else {

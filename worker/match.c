@@ -27,6 +27,8 @@
 #endif
 #include "match.h"
 
+#include "text.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,19 +106,6 @@ struct ax_matcher {
     unsigned char *marks;       /* scratch: per id (keywords then excludes), 1 = hit */
     size_t n_ids;
 };
-
-/* Sets *err to a formatted message (if err is given). */
-static void s_error(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_error(char **err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0)
-        *err = NULL;
-    va_end(ap);
-}
 
 static uint8_t s_kind_of(unsigned b)
 {
@@ -245,7 +234,7 @@ static int s_add_pattern(ax_matcher_t *m, s_keys_t *keys, const char *pat, uint3
                          const char *what, char **err)
 {
     if (!pat) {
-        s_error(err, "%s is missing", what);
+        ax_set_error(err, "%s is missing", what);
         return -1;
     }
     size_t len = strlen(pat);
@@ -261,11 +250,11 @@ static int s_add_pattern(ax_matcher_t *m, s_keys_t *keys, const char *pat, uint3
         cjk |= m->kind[b] == K_LEAD3;
     }
     if (len == 0) {
-        s_error(err, "%s is empty", what);
+        ax_set_error(err, "%s is empty", what);
         return -1;
     }
     if (!alnum && !high) {
-        s_error(err, "%s \"%.*s\" has no letter or digit", what, (int)len, pat);
+        ax_set_error(err, "%s \"%.*s\" has no letter or digit", what, (int)len, pat);
         return -1;
     }
     char *k = malloc(len + 1);
@@ -299,7 +288,7 @@ static int s_add_pattern(ax_matcher_t *m, s_keys_t *keys, const char *pat, uint3
         goto oom;
     return 0;
 oom:
-    s_error(err, "out of memory");
+    ax_set_error(err, "out of memory");
     return -1;
 }
 
@@ -403,16 +392,16 @@ static int s_add_profile(ax_matcher_t *m, s_keys_t *keys, const ax_profile_t *p,
     s_profile_t *sp = &m->profiles[index];
     char what[512];
     if (!p->name || !*p->name) {
-        s_error(err, "profile %zu has no name", index + 1);
+        ax_set_error(err, "profile %zu has no name", index + 1);
         return -1;
     }
     if (p->min_hits < 0) {
-        s_error(err, "profile %s: min_hits %d is negative", p->name, p->min_hits);
+        ax_set_error(err, "profile %s: min_hits %d is negative", p->name, p->min_hits);
         return -1;
     }
     if ((p->n_keywords && !p->keywords) || (p->n_exclude && !p->exclude)
         || (p->n_categories && !p->categories)) {
-        s_error(err, "profile %s: missing list", p->name);
+        ax_set_error(err, "profile %s: missing list", p->name);
         return -1;
     }
     sp->min_hits = p->min_hits;
@@ -467,7 +456,7 @@ static int s_add_profile(ax_matcher_t *m, s_keys_t *keys, const ax_profile_t *p,
     }
     return 0;
 oom:
-    s_error(err, "out of memory");
+    ax_set_error(err, "out of memory");
     return -1;
 }
 
@@ -476,7 +465,7 @@ ax_matcher_t *ax_matcher_new(const ax_profile_t *profiles, size_t n_profiles, ch
     if (err)
         *err = NULL;
     if (n_profiles && !profiles) {
-        s_error(err, "no profiles given");
+        ax_set_error(err, "no profiles given");
         return NULL;
     }
     ax_matcher_t *m = calloc(1, sizeof *m);

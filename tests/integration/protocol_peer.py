@@ -6,22 +6,16 @@ with broker.lease_ms 1000, heartbeat_ms 200, liveness 3 and max_attempts 2.
 usage: protocol_peer.py JOBS_ENDPOINT CONTROL_ENDPOINT SNAPSHOT REDIS_PORT
 """
 import os
-import subprocess
 import sys
 import time
 
 import msgpack
 import zmq
 
+from peerlib import check, redis_cli
+
 JOBS, CONTROL, SNAPSHOT, REDIS_PORT = sys.argv[1:5]
 CTX = zmq.Context()
-
-
-def check(cond, msg):
-    if not cond:
-        print("FAIL:", msg)
-        sys.exit(1)
-    print("ok -", msg)
 
 
 def send(sock, cmd, body=None):
@@ -41,8 +35,7 @@ def recv(sock, timeout_ms):
 
 
 def redis(*args):
-    return subprocess.run(["redis-cli", "-p", REDIS_PORT, *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return redis_cli(REDIS_PORT, *args)
 
 
 class Worker:

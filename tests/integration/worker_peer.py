@@ -7,22 +7,16 @@ usage: worker_peer.py BROKER_PORT COLLECTOR_PORT REAL_COLLECTOR_PORT REDIS_PORT 
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
 import msgpack
 import zmq
 
+from peerlib import check, redis_cli
+
 BROKER_PORT, COLLECTOR_PORT, REAL_COLLECTOR_PORT, REDIS_PORT, SNAPSHOT = sys.argv[1:6]
 CTX = zmq.Context()
-
-
-def check(cond, msg):
-    if not cond:
-        print("FAIL:", msg)
-        sys.exit(1)
-    print("ok -", msg)
 
 
 def router(port):
@@ -74,8 +68,7 @@ def send(sock, ident, cmd, body=None):
 
 
 def redis(*args):
-    return subprocess.run(["redis-cli", "-p", REDIS_PORT, *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return redis_cli(REDIS_PORT, *args)
 
 
 papers = []
