@@ -87,7 +87,6 @@ struct ax_enricher {
     size_t n_socks;
     int64_t timer_at_ms;            /* when curl wants to be called back, -1: never */
     char *budget_run;               /* last run checked against the budget */
-    int64_t budget_checked_ms;
     int budget_spent;
 };
 
@@ -456,7 +455,6 @@ static int s_budget_spent(ax_enricher_t *e, const char *run)
 {
     if (e->budget_usd <= 0)
         return 0;
-    int64_t now = ax_mono_ms();
     if (e->budget_run && strcmp(e->budget_run, run) == 0 && e->budget_spent)
         return 1;                       /* spent stays spent */
     redisContext *c = ax_redis_link_get(e->redis);
@@ -465,7 +463,6 @@ static int s_budget_spent(ax_enricher_t *e, const char *run)
     free(err);
     free(e->budget_run);
     e->budget_run = strdup(run);
-    e->budget_checked_ms = now;
     e->budget_spent = spent == 1;
     return e->budget_spent;
 }
