@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <pthread.h>
 
 #include <openssl/evp.h>
 
+#include "log.h"
 #include "store.h"
 
 /*  The acquire script. Requests: GCRA (the generic cell rate algorithm, a "virtual
@@ -35,55 +37,71 @@
  *  release settles the difference between the usage and the estimate the same way. In
  *  flight: a sorted set of leases scored by their expiry, expired ones dropped first; a
  *  lease that is never released frees its slot after lease_ms. Pause: nothing is granted
- *  before the stored time. The script computes every wait first and changes nothing
- *  unless all four allow the request; otherwise it returns the longest wait (us). */
+ *  before the stored time. The script grants the requests it is given in order, each
+ *  only when all four allow it, and stops at the first that must wait; it returns the
+ *  leases granted and that wait (us, 0 when all were granted). Grants in one call are
+ *  spaced by T on the GCRA clock exactly as separate calls would be, so a batch never
+ *  gets more than single requests would: it only saves round trips. */
 static const char *s_acquire_lua =
     "if redis.replicate_commands then redis.replicate_commands() end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
     "local T, tau = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "local rate, cap, est = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "local maxf, lease_us, poll = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])\n"
+    "local rate, cap = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local maxf, lease_us, poll = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])\n"
     "local wait = 0\n"
     "local pause = tonumber(redis.call('GET', KEYS[4]) or '0')\n"
     "if pause > now then wait = pause - now end\n"
     "local tat = now\n"
-    "if T > 0 then\n"
-    "  tat = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))\n"
-    "  if tat - now > tau then wait = math.max(wait, tat - tau - now) end\n"
-    "end\n"
+    "if T > 0 then tat = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0')) end\n"
     "local level = cap\n"
     "if rate > 0 then\n"
     "  local b = redis.call('HMGET', KEYS[2], 'level', 't')\n"
     "  if b[1] and b[2] then\n"
     "    level = math.min(cap, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) * rate)\n"
     "  end\n"
-    "  local need = math.min(est, cap)\n"
-    "  if level < need then wait = math.max(wait, (need - level) / rate) end\n"
     "end\n"
+    "local busy = 0\n"
     "if maxf > 0 then\n"
     "  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)\n"
-    "  if redis.call('ZCARD', KEYS[3]) >= maxf then\n"
+    "  busy = redis.call('ZCARD', KEYS[3])\n"
+    "end\n"
+    "local out = {}\n"
+    "local i = 1\n"
+    "while wait == 0 and ARGV[9 + i] do\n"
+    "  local est = tonumber(ARGV[9 + i])\n"
+    "  if T > 0 and tat - now > tau then wait = tat - tau - now end\n"
+    "  if rate > 0 and level < math.min(est, cap) then\n"
+    "    wait = math.max(wait, (math.min(est, cap) - level) / rate)\n"
+    "  end\n"
+    "  if maxf > 0 and busy >= maxf then\n"
     "    local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')\n"
     "    wait = math.max(wait, math.min(tonumber(first[2]) - now, poll))\n"
     "  end\n"
+    "  if wait == 0 then\n"
+    "    if T > 0 then tat = tat + T end\n"
+    "    if rate > 0 then level = level - est end\n"
+    "    local lease = string.format('%.0f', now) .. '-' .. ARGV[8] .. '-' .. i\n"
+    "    if maxf > 0 then\n"
+    "      redis.call('ZADD', KEYS[3], string.format('%.0f', now + lease_us), lease)\n"
+    "      busy = busy + 1\n"
+    "    end\n"
+    "    out[i] = lease\n"
+    "    i = i + 1\n"
+    "  end\n"
     "end\n"
-    "if wait > 0 then return math.ceil(wait) end\n"
-    "if T > 0 then\n"
-    "  redis.call('SET', KEYS[1], string.format('%.0f', tat + T),\n"
-    "             'PX', math.ceil((tat + T - now) / 1000) + 1000)\n"
+    "if i > 1 then\n"
+    "  if T > 0 then\n"
+    "    redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)\n"
+    "  end\n"
+    "  if rate > 0 then\n"
+    "    redis.call('HSET', KEYS[2], 'level', string.format('%.3f', level), 't', string.format('%.0f', now))\n"
+    "    redis.call('PEXPIRE', KEYS[2], math.ceil((cap - level) / rate / 1000) + 1000)\n"
+    "  end\n"
+    "  if maxf > 0 then redis.call('PEXPIRE', KEYS[3], math.ceil(lease_us / 1000) + 1000) end\n"
     "end\n"
-    "if rate > 0 then\n"
-    "  level = level - est\n"
-    "  redis.call('HSET', KEYS[2], 'level', string.format('%.3f', level), 't', string.format('%.0f', now))\n"
-    "  redis.call('PEXPIRE', KEYS[2], math.ceil((cap - level) / rate / 1000) + 1000)\n"
-    "end\n"
-    "local lease = string.format('%.0f', now) .. '-' .. ARGV[9]\n"
-    "if maxf > 0 then\n"
-    "  redis.call('ZADD', KEYS[3], string.format('%.0f', now + lease_us), lease)\n"
-    "  redis.call('PEXPIRE', KEYS[3], math.ceil(lease_us / 1000) + 1000)\n"
-    "end\n"
-    "return lease\n";
+    "out[i] = math.ceil(wait)\n"
+    "return out\n";
 
 /*  Release: drop the lease, charge the bucket (actual - estimate). Returns 1 when the
  *  lease was still held, 0 when it had expired (or was never given). */
@@ -161,14 +179,33 @@ static void s_err(char **err, const char *msg)
         *err = msg ? strdup(msg) : NULL;
 }
 
-/*  16 random hex digits: the part of a lease id that makes it unique. */
-static int s_random_hex(char out[17])
+/*  The part of a lease id that makes it unique: 12 random hex digits drawn once per
+ *  process (again in a forked child) and a counter, so a grant costs no system call. */
+static char s_tag_prefix[13];
+static unsigned long s_tag_counter;
+
+static void s_tag_forget(void)
 {
-    unsigned char b[8];
-    if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
-        return -1;
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    s_tag_prefix[0] = '\0';
+}
+
+static void s_tag_register(void)
+{
+    pthread_atfork(NULL, NULL, s_tag_forget);
+}
+
+static int s_lease_tag(char out[24])
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (!s_tag_prefix[0]) {
+        pthread_once(&once, s_tag_register);
+        unsigned char b[6];
+        if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
+            return -1;
+        for (int i = 0; i < 6; i++)
+            snprintf(s_tag_prefix + 2 * i, 3, "%02x", b[i]);
+    }
+    snprintf(out, 24, "%s%06lx", s_tag_prefix, ++s_tag_counter & 0xffffffUL);
     return 0;
 }
 
@@ -180,11 +217,20 @@ static void s_token_args(const ax_limiter_t *l, char rate[32], char cap[24])
     snprintf(cap, 24, "%d", l->token_burst > 0 ? l->token_burst : 1);
 }
 
-int64_t ax_limiter_acquire(redisContext *c, const ax_limiter_t *l, int est_tokens, char lease[40],
-                           char **err)
+int ax_limiter_acquire_n(redisContext *c, ax_redis_batch_t *before, const ax_limiter_t *l, int n,
+                         const int *est_tokens, char (*leases)[40], int64_t *wait_ms, char **err)
 {
     s_err(err, NULL);
-    lease[0] = '\0';
+    *wait_ms = 0;
+    if (n <= 0) {
+        char *ferr = NULL;
+        if (before && ax_redis_batch_flush(c, before, &ferr) != 0)
+            ax_log_warn("pipelined redis commands failed|error=\"%s\"", ferr ? ferr : "?");
+        free(ferr);
+        return 0;
+    }
+    if (n > AX_LIMITER_MAX_BATCH)
+        n = AX_LIMITER_MAX_BATCH;
     char k_gcra[300], k_tok[300], k_flight[300], k_pause[300];
     snprintf(k_gcra, sizeof k_gcra, "%s:gcra", l->key);
     snprintf(k_tok, sizeof k_tok, "%s:tokens", l->key);
@@ -198,54 +244,106 @@ int64_t ax_limiter_acquire(redisContext *c, const ax_limiter_t *l, int est_token
     int64_t tau_us = (int64_t) AX_LIMITER_TOLERANCE_MS * 1000;
     if (tau_us > t_us / 2)
         tau_us = t_us / 2;
-    char a_t[24], a_tau[24], a_rate[32], a_cap[24], a_est[24], a_maxf[24], a_lease[24], a_poll[24];
-    char a_rand[17];
+    char a_t[24], a_tau[24], a_rate[32], a_cap[24], a_maxf[24], a_lease[24], a_poll[24], a_rand[24];
+    char a_est[AX_LIMITER_MAX_BATCH][16];
+    const char *args[9 + AX_LIMITER_MAX_BATCH];
     snprintf(a_t, sizeof a_t, "%lld", (long long) t_us);
     snprintf(a_tau, sizeof a_tau, "%lld", (long long) tau_us);
     s_token_args(l, a_rate, a_cap);
-    snprintf(a_est, sizeof a_est, "%d", est_tokens > 0 ? est_tokens : 0);
     snprintf(a_maxf, sizeof a_maxf, "%d", l->max_in_flight);
     snprintf(a_lease, sizeof a_lease, "%lld", (long long) l->lease_ms * 1000);
     snprintf(a_poll, sizeof a_poll, "%d", AX_LIMITER_POLL_MS * 1000);
-    if (s_random_hex(a_rand) < 0) {
+    if (s_lease_tag(a_rand) < 0) {
         s_err(err, "limiter: no random bytes for a lease id");
         return -1;
     }
-    const char *args[] = {a_t, a_tau, a_rate, a_cap, a_est, a_maxf, a_lease, a_poll, a_rand};
-
-    redisReply *r = ax_redis_eval(c, s_acquire_lua, 4, keys, 9, args, err);
+    const char *fixed[] = {a_t, a_tau, a_rate, a_cap, a_maxf, a_lease, a_poll, a_rand};
+    memcpy(args, fixed, sizeof fixed);
+    args[8] = "";                       /* ARGV[9]: reserved, estimates follow */
+    for (int i = 0; i < n; i++) {
+        snprintf(a_est[i], sizeof a_est[i], "%d", est_tokens[i] > 0 ? est_tokens[i] : 0);
+        args[9 + i] = a_est[i];
+    }
+    int failed = 0;
+    redisReply *r = before && ax_redis_batch_size(before)
+                        ? ax_redis_batch_flush_eval(c, before, s_acquire_lua, 4, keys, 9 + n, args, &failed, err)
+                        : ax_redis_eval(c, s_acquire_lua, 4, keys, 9 + n, args, err);
     if (!r)
         return -1;
-    int64_t rc = -1;
-    if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-        rc = (r->integer + 999) / 1000;
-    else if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < 40) {
-        memcpy(lease, r->str, r->len + 1);
-        rc = 0;
-    } else
+    int granted = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && r->elements <= (size_t) n + 1 &&
+        r->element[r->elements - 1]->type == REDIS_REPLY_INTEGER) {
+        granted = (int) r->elements - 1;
+        for (int i = 0; i < granted && granted >= 0; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len >= 40)
+                granted = -1;
+            else
+                memcpy(leases[i], e->str, e->len + 1);
+        }
+        long long us = r->element[r->elements - 1]->integer;
+        *wait_ms = us > 0 ? (us + 999) / 1000 : 0;
+        if (granted == n)
+            *wait_ms = 0;
+    }
+    if (granted < 0)
         s_err(err, "limiter: unexpected reply from the acquire script");
     freeReplyObject(r);
-    return rc;
+    return granted;
+}
+
+int64_t ax_limiter_acquire(redisContext *c, const ax_limiter_t *l, int est_tokens, char lease[40],
+                           char **err)
+{
+    char leases[1][40];
+    int64_t wait = 0;
+    lease[0] = '\0';
+    int granted = ax_limiter_acquire_n(c, NULL, l, 1, &est_tokens, leases, &wait, err);
+    if (granted < 0)
+        return -1;
+    if (granted == 0)
+        return wait > 0 ? wait : 1;
+    memcpy(lease, leases[0], 40);
+    return 0;
+}
+
+/*  The release script's keys and arguments. */
+typedef struct {
+    char k_tok[300], k_flight[300], a_delta[24], a_rate[32], a_cap[24];
+    const char *keys[2], *args[4];
+} s_release_t;
+
+static void s_release_args(s_release_t *x, const ax_limiter_t *l, const char *lease, int est_tokens,
+                           int actual_tokens)
+{
+    snprintf(x->k_tok, sizeof x->k_tok, "%s:tokens", l->key);
+    snprintf(x->k_flight, sizeof x->k_flight, "%s:flight", l->key);
+    long long delta = actual_tokens < 0 ? 0 : (long long) actual_tokens - (est_tokens > 0 ? est_tokens : 0);
+    snprintf(x->a_delta, sizeof x->a_delta, "%lld", delta);
+    s_token_args(l, x->a_rate, x->a_cap);
+    x->keys[0] = x->k_tok, x->keys[1] = x->k_flight;
+    x->args[0] = lease ? lease : "", x->args[1] = x->a_delta, x->args[2] = x->a_rate, x->args[3] = x->a_cap;
 }
 
 int ax_limiter_release(redisContext *c, const ax_limiter_t *l, const char *lease, int est_tokens,
                        int actual_tokens, char **err)
 {
     s_err(err, NULL);
-    char k_tok[300], k_flight[300];
-    snprintf(k_tok, sizeof k_tok, "%s:tokens", l->key);
-    snprintf(k_flight, sizeof k_flight, "%s:flight", l->key);
-    const char *keys[] = {k_tok, k_flight};
-    long long delta = actual_tokens < 0 ? 0 : (long long) actual_tokens - (est_tokens > 0 ? est_tokens : 0);
-    char a_delta[24], a_rate[32], a_cap[24];
-    snprintf(a_delta, sizeof a_delta, "%lld", delta);
-    s_token_args(l, a_rate, a_cap);
-    const char *args[] = {lease ? lease : "", a_delta, a_rate, a_cap};
-    redisReply *r = ax_redis_eval(c, s_release_lua, 2, keys, 4, args, err);
+    s_release_t x;
+    s_release_args(&x, l, lease, est_tokens, actual_tokens);
+    redisReply *r = ax_redis_eval(c, s_release_lua, 2, x.keys, 4, x.args, err);
     if (!r)
         return -1;
     freeReplyObject(r);
     return 0;
+}
+
+int ax_limiter_release_batch(ax_redis_batch_t *b, const ax_limiter_t *l, const char *lease, int est_tokens,
+                             int actual_tokens)
+{
+    s_release_t x;
+    s_release_args(&x, l, lease, est_tokens, actual_tokens);
+    return ax_redis_batch_eval(b, s_release_lua, 2, x.keys, 4, x.args, NULL);
 }
 
 int ax_limiter_pause(redisContext *c, const ax_limiter_t *l, int64_t ms, char **err)
@@ -332,6 +430,68 @@ int ax_llm_cache_put(redisContext *c, const char *hexkey, const char *value, siz
         return -1;
     freeReplyObject(r);
     return 0;
+}
+
+int ax_llm_cache_put_batch(ax_redis_batch_t *b, const char *hexkey, const char *value, size_t len)
+{
+    char key[160];
+    if (s_cache_key(key, sizeof key, hexkey, NULL) < 0)
+        return -1;
+    const char *argv[] = {"SET", key, value};
+    size_t lens[] = {3, strlen(key), len};
+    return ax_redis_batch_cmd(b, 3, argv, lens);
+}
+
+int ax_llm_cache_get_many(redisContext *c, const char *const *hexkeys, size_t n, char **values, size_t *lens,
+                          char **err)
+{
+    s_err(err, NULL);
+    for (size_t i = 0; i < n; i++)
+        values[i] = NULL, lens[i] = 0;
+    if (n == 0)
+        return 0;
+    if (s_no_conn(c, err) < 0)
+        return -1;
+    char (*keys)[160] = malloc(n * sizeof *keys);
+    const char **argv = malloc((n + 1) * sizeof *argv);
+    int rc = -1;
+    if (!keys || !argv) {
+        s_err(err, "out of memory");
+        goto done;
+    }
+    argv[0] = "MGET";
+    for (size_t i = 0; i < n; i++) {
+        if (s_cache_key(keys[i], sizeof keys[i], hexkeys[i], err) < 0)
+            goto done;
+        argv[i + 1] = keys[i];
+    }
+    redisReply *r = redisCommandArgv(c, (int) n + 1, argv, NULL);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        if (r && r->type == REDIS_REPLY_ERROR) {
+            if (err && asprintf(err, "llm cache: %s", r->str) < 0)
+                *err = NULL;
+        } else if (err && asprintf(err, "llm cache: %s", !r ? (c->errstr[0] ? c->errstr : "no reply") : "MGET gave an unexpected reply") < 0)
+            *err = NULL;
+        if (r)
+            freeReplyObject(r);
+        goto done;
+    }
+    rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
+        if (!(values[i] = malloc(e->len + 1)))
+            continue;                   /* out of memory: a miss, asked of the LLM */
+        memcpy(values[i], e->str, e->len + 1);
+        lens[i] = e->len;
+        rc++;
+    }
+    freeReplyObject(r);
+done:
+    free(keys);
+    free(argv);
+    return rc;
 }
 
 int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store.h"
+
 /*  Requests and tokens are spaced for a rate 0.5 % under the configured one. */
 #define AX_LIMITER_MARGIN 0.005
 /*  A request may be granted up to this much before its slot (never more than half the
@@ -67,7 +69,7 @@ void ax_limiter_init(ax_limiter_t *l, const char *base_url, const char *model, i
                      int max_in_flight, int lease_ms);
 
 /*  Tries to take a request slot, reserving est_tokens. Returns 0 when granted: lease then
- *  holds a unique id ("<grant time, us of Redis's clock>-<16 random hex>") for
+ *  holds a unique id ("<grant time, us of Redis's clock>-<18 hex unique to the call>-<n>") for
  *  ax_limiter_release, and the slot counts against max_in_flight until released or
  *  lease_ms passes. Otherwise nothing is taken and the result is the number of ms (> 0)
  *  to wait before asking again (rate, tokens, in-flight cap or a cluster pause), or -1
@@ -75,12 +77,26 @@ void ax_limiter_init(ax_limiter_t *l, const char *base_url, const char *model, i
 int64_t ax_limiter_acquire(redisContext *c, const ax_limiter_t *l, int est_tokens, char lease[40],
                            char **err);
 
+/*  The same for up to n requests (at most AX_LIMITER_MAX_BATCH) in one script call: grants
+ *  them in order while the limits allow and stops at the first that must wait. Returns
+ *  how many were granted (their leases in leases[0..k)) and, when fewer than n, *wait_ms
+ *  before asking again for the rest; -1 with *err on a Redis error. A worker asks for all
+ *  its queued requests at once instead of one round trip each. The commands in before
+ *  (NULL: none; lease releases, cache writes) go first in the same round trip, and the
+ *  batch is empty afterwards; those that fail are logged. */
+#define AX_LIMITER_MAX_BATCH 256
+int ax_limiter_acquire_n(redisContext *c, ax_redis_batch_t *before, const ax_limiter_t *l, int n,
+                         const int *est_tokens, char (*leases)[40], int64_t *wait_ms, char **err);
+
 /*  Frees the slot of lease (NULL or "": none) and settles the tokens: the bucket is
  *  charged actual_tokens - est_tokens more (less when negative), which may leave it in
  *  debt so later requests wait. actual_tokens < 0: unknown, the estimate stands.
  *  0 / -1 with *err. */
 int ax_limiter_release(redisContext *c, const ax_limiter_t *l, const char *lease, int est_tokens,
                        int actual_tokens, char **err);
+/*  The same, queued on a pipeline (sent by ax_redis_batch_flush). -1 on OOM. */
+int ax_limiter_release_batch(ax_redis_batch_t *b, const ax_limiter_t *l, const char *lease, int est_tokens,
+                             int actual_tokens);
 
 /*  A 429 (or a Retry-After) from the provider: nobody in the cluster is granted a request
  *  before now + ms (at most AX_LIMITER_MAX_PAUSE_MS; an earlier pause is only ever
@@ -91,6 +107,12 @@ int ax_limiter_pause(redisContext *c, const ax_limiter_t *l, int64_t ms, char **
  *  get: 1 hit with *value (caller frees, NUL-terminated) and *len, 0 miss, -1 with *err. */
 int ax_llm_cache_get(redisContext *c, const char *hexkey, char **value, size_t *len, char **err);
 int ax_llm_cache_put(redisContext *c, const char *hexkey, const char *value, size_t len, char **err);
+/*  put queued on a pipeline; -1 on OOM or a bad key. */
+int ax_llm_cache_put_batch(ax_redis_batch_t *b, const char *hexkey, const char *value, size_t len);
+/*  n lookups in one MGET: values[i] (caller frees) / lens[i] for hits, NULL for misses.
+ *  Returns the number of hits, or -1 with *err (every value NULL). */
+int ax_llm_cache_get_many(redisContext *c, const char *const *hexkeys, size_t n, char **values, size_t *lens,
+                          char **err);
 
 /*  Adds u to the run's counters in ax:run:{RUN}: llm_requests, llm_cache_hits,
  *  llm_prompt_tokens, llm_completion_tokens, llm_cached_tokens, llm_429s, and cost_usd to

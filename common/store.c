@@ -100,12 +100,9 @@ static int s_parse_url(const char *url, char **user, char **pass, char **host, i
     return *host ? 0 : -1;
 }
 
-redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...)
+/*  NULL with *err for no reply (connection) or an error reply; else the reply. */
+static redisReply *s_checked(redisContext *c, redisReply *r, char **err)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
     if (!r) {
         if (err && asprintf(err, "redis: %s", c->errstr[0] ? c->errstr : "no reply") < 0)
             *err = NULL;
@@ -118,6 +115,15 @@ redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...)
         return NULL;
     }
     return r;
+}
+
+redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    return s_checked(c, r, err);
 }
 
 redisContext *ax_redis_connect(const char *url, int timeout_ms, char **err)
@@ -279,17 +285,79 @@ static void s_args_free(s_args_t *a)
     free(a->lens);
 }
 
-/*  Lowercase hex SHA-1 of the script: the name EVALSHA knows it by. Computed on each
- *  call (microseconds for our scripts) so no cache can go stale or need a lock. */
+/*  Lowercase hex SHA-1 of the script: the name EVALSHA knows it by. The last few
+ *  scripts' digests are remembered with their whole text (a lookup compares the text, so
+ *  a changed script can never be sent under an old name); not thread-safe, like a
+ *  redisContext. */
 static int s_script_sha(const char *script, char sha[41])
 {
+    static struct {
+        char *text;
+        size_t len;
+        char sha[41];
+    } known[16];
+    static size_t next;
+    size_t len = strlen(script);
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (known[i].text && known[i].len == len && memcmp(known[i].text, script, len) == 0) {
+            memcpy(sha, known[i].sha, 41);
+            return 0;
+        }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (EVP_Digest(script, strlen(script), md, &n, EVP_sha1(), NULL) != 1 || n != 20)
+    if (EVP_Digest(script, len, md, &n, EVP_sha1(), NULL) != 1 || n != 20)
         return -1;
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < n; i++) {
+        sha[2 * i] = hex[md[i] >> 4];
+        sha[2 * i + 1] = hex[md[i] & 15];
+    }
+    sha[40] = '\0';
+    char *copy = malloc(len + 1);
+    if (copy) {                         /* not remembered on OOM: computed again next time */
+        size_t slot = next++ % (sizeof known / sizeof *known);
+        free(known[slot].text);
+        memcpy(copy, script, len + 1);
+        known[slot].text = copy;
+        known[slot].len = len;
+        memcpy(known[slot].sha, sha, 41);
+    }
     return 0;
+}
+
+/*  The argv of "EVALSHA sha nkeys keys... args..." in a (argv, lens) pair of arrays. */
+static int s_eval_argv(const char *script, char sha[41], char nk[16], int nkeys, const char **keys, int nargs,
+                       const char **args, const size_t *arg_lens, const char ***argv_p, size_t **lens_p)
+{
+    assert(nkeys >= 0 && nargs >= 0);
+    if (s_script_sha(script, sha) < 0)
+        return -1;
+    snprintf(nk, 16, "%d", nkeys);
+    size_t n = 3 + (size_t) nkeys + (size_t) nargs;
+    const char **argv = malloc(n * sizeof *argv);
+    size_t *lens = malloc(n * sizeof *lens);
+    if (!argv || !lens) {
+        free(argv);
+        free(lens);
+        return -1;
+    }
+    argv[0] = "EVALSHA", lens[0] = 7;
+    argv[1] = sha, lens[1] = 40;
+    argv[2] = nk, lens[2] = strlen(nk);
+    for (int i = 0; i < nkeys; i++)
+        argv[3 + i] = keys[i], lens[3 + i] = strlen(keys[i]);
+    for (int i = 0; i < nargs; i++) {
+        size_t k = 3 + (size_t) nkeys + (size_t) i;
+        argv[k] = args[i], lens[k] = arg_lens ? arg_lens[i] : strlen(args[i]);
+    }
+    *argv_p = argv;
+    *lens_p = lens;
+    return (int) n;
+}
+
+static int s_is_noscript(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
 redisReply *ax_redis_eval(redisContext *c, const char *script, int nkeys, const char **keys,
@@ -302,61 +370,235 @@ redisReply *ax_redis_eval_bin(redisContext *c, const char *script, int nkeys, co
                               int nargs, const char **args, const size_t *arg_lens, char **err)
 {
     char sha[41], nk[16];
+    const char **argv;
+    size_t *lens;
     if (err)
         *err = NULL;
-    assert(nkeys >= 0 && nargs >= 0);
     if (!c) {
         if (err)
             *err = strdup("redis: not connected");
         return NULL;
     }
-    if (s_script_sha(script, sha) < 0) {
-        if (err)
-            *err = strdup("redis: cannot hash the script");
-        return NULL;
-    }
-    snprintf(nk, sizeof nk, "%d", nkeys);
-    size_t n = 3 + (size_t) nkeys + (size_t) nargs;
-    const char **argv = malloc(n * sizeof *argv);
-    size_t *lens = malloc(n * sizeof *lens);
-    if (!argv || !lens) {
-        free(argv);
-        free(lens);
+    int n = s_eval_argv(script, sha, nk, nkeys, keys, nargs, args, arg_lens, &argv, &lens);
+    if (n < 0) {
         if (err)
             *err = strdup("out of memory");
         return NULL;
     }
-    argv[0] = "EVALSHA", lens[0] = 7;
-    argv[1] = sha, lens[1] = 40;
-    argv[2] = nk, lens[2] = strlen(nk);
-    for (int i = 0; i < nkeys; i++)
-        argv[3 + i] = keys[i], lens[3 + i] = strlen(keys[i]);
-    for (int i = 0; i < nargs; i++) {
-        size_t k = 3 + (size_t) nkeys + (size_t) i;
-        argv[k] = args[i], lens[k] = arg_lens ? arg_lens[i] : strlen(args[i]);
-    }
-    redisReply *r = redisCommandArgv(c, (int) n, argv, lens);
-    if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    redisReply *r = redisCommandArgv(c, n, argv, lens);
+    if (s_is_noscript(r)) {
         /* Not in the server's cache: EVAL runs it and caches it for the next EVALSHA. */
         freeReplyObject(r);
         argv[0] = "EVAL", lens[0] = 4;
         argv[1] = script, lens[1] = strlen(script);
-        r = redisCommandArgv(c, (int) n, argv, lens);
+        r = redisCommandArgv(c, n, argv, lens);
     }
     free(argv);
     free(lens);
-    if (!r) {
-        if (err && asprintf(err, "redis: %s", c->errstr[0] ? c->errstr : "no reply") < 0)
-            *err = NULL;
+    return s_checked(c, r, err);
+}
+
+/* ---------------------------------------------------------------- pipelines */
+
+/*  One command of a batch: its arguments copied into one block. */
+typedef struct {
+    const char *script;             /* EVALSHA of this script (argv[0..1] swap to EVAL), or NULL */
+    int argc;
+    const char **argv;
+    size_t *lens;
+} s_bcmd_t;
+
+struct ax_redis_batch {
+    s_bcmd_t *cmds;
+    size_t n, cap;
+};
+
+ax_redis_batch_t *ax_redis_batch_new(void)
+{
+    return calloc(1, sizeof(ax_redis_batch_t));
+}
+
+static void s_batch_clear(ax_redis_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->cmds[i].argv);          /* one block: argv, lens and the bytes */
+    b->n = 0;
+}
+
+void ax_redis_batch_destroy(ax_redis_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_batch_clear(*self_p);
+    free((*self_p)->cmds);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+size_t ax_redis_batch_size(const ax_redis_batch_t *b)
+{
+    return b->n;
+}
+
+static int s_batch_add(ax_redis_batch_t *b, const char *script, int argc, const char **argv, const size_t *lens)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        s_bcmd_t *cmds = realloc(b->cmds, cap * sizeof *cmds);
+        if (!cmds)
+            return -1;
+        b->cmds = cmds;
+        b->cap = cap;
+    }
+    size_t bytes = 0;
+    for (int i = 0; i < argc; i++)
+        bytes += (lens ? lens[i] : strlen(argv[i])) + 1;
+    size_t head = (size_t) argc * (sizeof(char *) + sizeof(size_t));
+    char *block = malloc(head + bytes);
+    if (!block)
+        return -1;
+    s_bcmd_t *cmd = &b->cmds[b->n];
+    cmd->script = script;
+    cmd->argc = argc;
+    cmd->argv = (const char **) (void *) block;
+    cmd->lens = (size_t *) (void *) (block + (size_t) argc * sizeof(char *));
+    char *p = block + head;
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        memcpy(p, argv[i], len);
+        p[len] = '\0';
+        cmd->argv[i] = p;
+        cmd->lens[i] = len;
+        p += len + 1;
+    }
+    b->n++;
+    return 0;
+}
+
+int ax_redis_batch_cmd(ax_redis_batch_t *b, int argc, const char **argv, const size_t *lens)
+{
+    return s_batch_add(b, NULL, argc, argv, lens);
+}
+
+int ax_redis_batch_eval(ax_redis_batch_t *b, const char *script, int nkeys, const char **keys, int nargs,
+                        const char **args, const size_t *arg_lens)
+{
+    char sha[41], nk[16];
+    const char **argv;
+    size_t *lens;
+    int n = s_eval_argv(script, sha, nk, nkeys, keys, nargs, args, arg_lens, &argv, &lens);
+    if (n < 0)
+        return -1;
+    int rc = s_batch_add(b, script, n, argv, lens);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+/*  Sends the batch and reads every reply: the number of error replies (*err: the first)
+ *  or -1 when the connection failed. With last, the last command's reply is not judged
+ *  but handed over in *last (NULL when it did not come, or when it was a NOSCRIPT that
+ *  the caller must run again: *noscript = 1). */
+static int s_batch_send(redisContext *c, ax_redis_batch_t *b, redisReply **last, int *noscript, char **err)
+{
+    int failed = 0;
+    size_t resent = 0;                  /* EVALSHAs the server did not know, sent again as EVAL */
+    if (last)
+        *last = NULL, *noscript = 0;
+    if (!c) {
+        if (err && !*err)
+            *err = strdup("redis: not connected");
+        failed = -1;
+    }
+    for (size_t i = 0; failed == 0 && i < b->n; i++)
+        if (redisAppendCommandArgv(c, b->cmds[i].argc, b->cmds[i].argv, b->cmds[i].lens) != REDIS_OK) {
+            if (err && !*err)
+                *err = strdup("redis: out of memory");
+            failed = -1;
+        }
+    /* The batch's replies, then those of the re-sent scripts (they queue behind). */
+    for (size_t i = 0; failed >= 0 && i < b->n + resent; i++) {
+        void *reply = NULL;
+        if (redisGetReply(c, &reply) != REDIS_OK) {
+            s_checked(c, NULL, err && !*err ? err : NULL);
+            failed = -1;
+            break;
+        }
+        redisReply *r = reply;
+        if (last && i == b->n - 1) {
+            if (s_is_noscript(r)) {
+                freeReplyObject(r);
+                *noscript = 1;
+            } else
+                *last = r;
+            continue;
+        }
+        s_bcmd_t *cmd = i < b->n ? &b->cmds[i] : NULL;
+        if (cmd && cmd->script && s_is_noscript(r)) {
+            freeReplyObject(r);
+            cmd->argv[0] = "EVAL", cmd->lens[0] = 4;
+            cmd->argv[1] = cmd->script, cmd->lens[1] = strlen(cmd->script);
+            if (redisAppendCommandArgv(c, cmd->argc, cmd->argv, cmd->lens) != REDIS_OK) {
+                if (err && !*err)
+                    *err = strdup("redis: out of memory");
+                failed = -1;
+                break;
+            }
+            resent++;
+            continue;
+        }
+        if (!s_checked(c, r, err && !*err ? err : NULL))
+            failed++;
+        else
+            freeReplyObject(r);
+    }
+    s_batch_clear(b);
+    return failed;
+}
+
+int ax_redis_batch_flush(redisContext *c, ax_redis_batch_t *b, char **err)
+{
+    if (err)
+        *err = NULL;
+    return b->n ? s_batch_send(c, b, NULL, NULL, err) : 0;
+}
+
+redisReply *ax_redis_batch_flush_eval(redisContext *c, ax_redis_batch_t *b, const char *script, int nkeys,
+                                      const char **keys, int nargs, const char **args, int *failed,
+                                      char **err)
+{
+    char *ferr = NULL;
+    if (err)
+        *err = NULL;
+    *failed = 0;
+    if (!c) {
+        s_batch_clear(b);
+        *failed = -1;
+        if (err)
+            *err = strdup("redis: not connected");
         return NULL;
     }
-    if (r->type == REDIS_REPLY_ERROR) {
-        if (err && asprintf(err, "redis: %s", r->str) < 0)
-            *err = NULL;
-        freeReplyObject(r);
+    if (ax_redis_batch_eval(b, script, nkeys, keys, nargs, args, NULL) < 0) {
+        *failed = ax_redis_batch_flush(c, b, &ferr);
+        free(ferr);
+        if (err)
+            *err = strdup("out of memory");
         return NULL;
     }
-    return r;
+    redisReply *last = NULL;
+    int noscript = 0;
+    *failed = s_batch_send(c, b, &last, &noscript, &ferr);
+    if (noscript)
+        last = ax_redis_eval(c, script, nkeys, keys, nargs, args, err);
+    else if (!last) {
+        if (err && asprintf(err, "redis: %s", ferr ? ferr : "no reply") < 0)
+            *err = NULL;
+    } else
+        last = s_checked(c, last, err);
+    if (*failed > 0 && ferr)
+        ax_log_warn("pipelined redis commands failed|n=%d error=\"%s\"", *failed, ferr);
+    free(ferr);
+    return last;
 }
 
 int ax_store_result(redisContext *c, const ax_result_t *res, char **err)

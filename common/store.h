@@ -61,6 +61,31 @@ redisReply *ax_redis_eval(redisContext *c, const char *script, int nkeys, const 
 redisReply *ax_redis_eval_bin(redisContext *c, const char *script, int nkeys, const char **keys,
                               int nargs, const char **args, const size_t *arg_lens, char **err);
 
+/*  A pipeline: commands collected (copied in) and sent together, one round trip for all,
+ *  for writes whose replies only matter as "did it work" (releasing limiter leases,
+ *  cache writes). Scripts go as EVALSHA and are re-sent as EVAL when the server does not
+ *  know them, as ax_redis_eval does. */
+typedef struct ax_redis_batch ax_redis_batch_t;
+
+ax_redis_batch_t *ax_redis_batch_new(void);
+void ax_redis_batch_destroy(ax_redis_batch_t **self_p);
+size_t ax_redis_batch_size(const ax_redis_batch_t *b);
+/*  Adds a command (lens NULL: strlen of each argv) / a script call. -1 on OOM. */
+int ax_redis_batch_cmd(ax_redis_batch_t *b, int argc, const char **argv, const size_t *lens);
+int ax_redis_batch_eval(ax_redis_batch_t *b, const char *script, int nkeys, const char **keys, int nargs,
+                        const char **args, const size_t *arg_lens);
+/*  Sends every command and reads every reply; the batch is empty afterwards. Returns the
+ *  number of commands answered with an error (*err: the first one), or -1 with *err when
+ *  the connection failed (the commands are dropped: callers only batch what may be lost,
+ *  such as a lease that expires by itself). */
+int ax_redis_batch_flush(redisContext *c, ax_redis_batch_t *b, char **err);
+/*  Flushes the batch and runs a script after it in the same round trip: the script's
+ *  reply (caller frees), or NULL with *err as ax_redis_eval. *failed counts the batch's
+ *  commands that failed (-1: the connection did), which are logged here. */
+redisReply *ax_redis_batch_flush_eval(redisContext *c, ax_redis_batch_t *b, const char *script, int nkeys,
+                                      const char **keys, int nargs, const char **args, int *failed,
+                                      char **err);
+
 /*  Stores a RESULT: per item and profile the state (with its reason) and, for kept
  *  papers, the entry record; keeps ax:run:{R}:counts:{P} exact and the run's papers_done
  *  counter. Idempotent on (run, profile, paper): storing the same result twice changes

@@ -28,6 +28,8 @@
 #define AX_LLM_BACKOFF_MS 500           /* first backoff; doubles, with jitter */
 #define AX_LLM_BACKOFF_MAX_MS 60000
 #define AX_ENRICH_MAX_SOCKS 256         /* sockets curl may ask us to watch (>= worker.concurrency) */
+#define AX_ENRICH_POOL 256              /* idle curl handles kept for reuse */
+#define AX_ENRICH_LOOKUP_BATCH 256      /* cache keys asked in one MGET */
 
 typedef struct s_req {
     ax_enricher_t *e;
@@ -44,7 +46,6 @@ typedef struct s_req {
     int est_tokens;
     char lease[40];
     CURL *easy;
-    struct curl_slist *headers;
     char *resp;
     size_t resp_len, resp_cap;
     char *h_retry_after, *h_retry_after_ms, *h_reset_req, *h_reset_tok, *h_rem_req, *h_rem_tok;
@@ -74,12 +75,21 @@ struct ax_enricher {
     double price_in, price_out, budget_usd;
     ax_enrich_done_fn *done;
     void *arg;
+    s_req_t *lookup_head, *lookup_tail;  /* added, not yet looked up in the cache */
+    size_t n_lookup;
+    int64_t lookup_retry_ms;        /* the last lookup failed: not again before this */
     s_req_t *ready_head, *ready_tail;
     s_req_t *active;                /* in flight (linked by next) */
     size_t n_ready, n_active;
     int64_t blocked_until_ms;       /* the limiter said wait */
     s_fatal_t *fatal;
     s_acct_t *acct;                 /* counters not yet written to the runs */
+    int job_finished;               /* a job finished this turn: write the counters now */
+    int64_t acct_due_ms;            /* otherwise not later than this */
+    ax_redis_batch_t *batch;        /* lease releases and cache writes of this turn */
+    struct curl_slist *headers;     /* the same for every request */
+    CURL *pool[AX_ENRICH_POOL];     /* idle easy handles, reused (their connections stay warm) */
+    size_t n_pool;
     struct {
         curl_socket_t fd;
         short events;               /* ZMQ_POLLIN / ZMQ_POLLOUT */
@@ -95,12 +105,14 @@ struct ax_enricher {
 static void s_req_reset_transfer(s_req_t *r)
 {
     if (r->easy) {
-        curl_multi_remove_handle(r->e->multi, r->easy);
-        curl_easy_cleanup(r->easy);
+        ax_enricher_t *e = r->e;
+        curl_multi_remove_handle(e->multi, r->easy);
+        if (e->n_pool < AX_ENRICH_POOL)
+            e->pool[e->n_pool++] = r->easy;
+        else
+            curl_easy_cleanup(r->easy);
         r->easy = NULL;
     }
-    curl_slist_free_all(r->headers);
-    r->headers = NULL;
     free(r->resp);
     r->resp = NULL;
     r->resp_len = r->resp_cap = 0;
@@ -130,7 +142,8 @@ static void s_req_finish(s_req_t *r)
     ax_enricher_t *e = r->e;
     void *job = r->job;
     s_req_free(r);
-    e->done(e->arg, job);
+    if (e->done(e->arg, job))
+        e->job_finished = 1;
 }
 
 static void s_req_fail(s_req_t *r, const char *fmt, const char *what)
@@ -160,10 +173,10 @@ static void s_ready_push(ax_enricher_t *e, s_req_t *r, int front)
     e->n_ready++;
 }
 
-/*  Adds counters to the run. They are summed in memory and written once per
- *  ax_enricher_perform (one Redis call per run and turn instead of one per request);
- *  a job's RESULT is only ACKed, hence DONE and the run completed, in a later turn, so
- *  the report always sees them. */
+/*  Adds counters to the run. They are summed in memory and written at the end of a turn
+ *  in which a job finished, else once a second (one Redis call per run then, instead of
+ *  one per request); a job's RESULT is only ACKed, hence DONE and the run completed, in
+ *  a later turn, so the report always sees them. */
 static void s_account(ax_enricher_t *e, const char *run, const ax_llm_counts_t *u, double cost)
 {
     s_acct_t *a = e->acct;
@@ -262,31 +275,40 @@ static size_t s_on_header(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-/*  Builds and starts the transfer of a granted request. -1 on OOM / curl refusal. */
+/*  An easy handle with the options every request shares: from the pool, or new. */
+static CURL *s_easy(ax_enricher_t *e)
+{
+    if (e->n_pool)
+        return e->pool[--e->n_pool];
+    CURL *easy = curl_easy_init();
+    if (!easy)
+        return NULL;
+    curl_easy_setopt(easy, CURLOPT_URL, e->url);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, e->headers);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, s_on_header);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT, (long) e->timeout_s);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "arxdigest");
+    return easy;
+}
+
+/*  Starts the transfer of a granted request. -1 on OOM / curl refusal. */
 static int s_start(ax_enricher_t *e, s_req_t *r)
 {
-    r->easy = curl_easy_init();
-    if (!r->easy)
+    if (!(r->easy = s_easy(e)))
         return -1;
-    r->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    r->headers = r->headers ? curl_slist_append(r->headers, e->auth) : NULL;
-    if (!r->headers)
-        return -1;
-    curl_easy_setopt(r->easy, CURLOPT_URL, e->url);
-    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
     curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
     curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long) strlen(r->body));
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, s_on_body);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, s_on_header);
     curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, (long) e->timeout_s);
-    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "arxdigest");
-    if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
+    if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK) {
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
         return -1;
+    }
     r->next = e->active;
     e->active = r;
     e->n_active++;
@@ -344,7 +366,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     ax_llm_t answer = {0};
     ax_llm_usage_t usage = {0};
     int64_t retry_ms = -1;
-    char *raw = NULL, *error = NULL, *lerr = NULL;
+    char *raw = NULL, *error = NULL;
     ax_llm_outcome_t out;
     if (code != CURLE_OK) {
         out = AX_LLM_RETRY;
@@ -356,10 +378,8 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     int actual = code == CURLE_OK && (usage.prompt_tokens || usage.completion_tokens)
                      ? (int) (usage.prompt_tokens + usage.completion_tokens)
                      : -1;
-    if (c && ax_limiter_release(c, &e->limiter, r->lease, r->est_tokens, actual, &lerr) < 0) {
-        ax_log_warn("limiter release failed|error=\"%s\"", lerr ? lerr : "?");
-        free(lerr);
-    }
+    if (ax_limiter_release_batch(e->batch, &e->limiter, r->lease, r->est_tokens, actual) < 0)
+        ax_log_warn("limiter release dropped: out of memory (the lease expires)|paper=%s", r->paper->id);
     r->lease[0] = '\0';
     ax_llm_counts_t n = {.requests = 1, .prompt_tokens = usage.prompt_tokens,
                          .completion_tokens = usage.completion_tokens, .cached_tokens = usage.cached_tokens,
@@ -368,11 +388,8 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     switch (out) {
     case AX_LLM_OK: {
         char *json = ax_llm_to_json(&answer);
-        char *cerr = NULL;
-        if (json && c && ax_llm_cache_put(c, r->key, json, strlen(json), &cerr) < 0) {
-            ax_log_warn("LLM cache write failed|error=\"%s\"", cerr ? cerr : "?");
-            free(cerr);
-        }
+        if (!json || ax_llm_cache_put_batch(e->batch, r->key, json, strlen(json)) < 0)
+            ax_log_warn("LLM answer not cached: out of memory|paper=%s", r->paper->id);
         free(json);
         if (!answer.model)
             answer.model = strdup(e->model);
@@ -467,62 +484,149 @@ static int s_budget_spent(ax_enricher_t *e, const char *run)
     return e->budget_spent;
 }
 
-/*  Starts queued requests while the worker has room and the limiter grants. */
+/*  Takes r off the ready queue; prev is the request before it (NULL: r is the head). */
+static void s_ready_unlink(ax_enricher_t *e, s_req_t *r, s_req_t *prev)
+{
+    if (prev)
+        prev->next = r->next;
+    else
+        e->ready_head = r->next;
+    if (e->ready_tail == r)
+        e->ready_tail = prev;
+    r->next = NULL;
+    e->n_ready--;
+}
+
+/*  Starts queued requests while the worker has room and the limiter grants: the requests
+ *  that may go now are asked for in one limiter call, which grants a prefix of them. */
 static void s_send_ready(ax_enricher_t *e)
 {
     int64_t now = ax_mono_ms();
-    if (now < e->blocked_until_ms)
+    if (now < e->blocked_until_ms || !e->n_ready)
         return;
-    redisContext *c = ax_redis_link_get(e->redis);
-    for (s_req_t **pp = &e->ready_head, *prev = NULL; *pp && e->n_active < (size_t) e->concurrency;) {
-        s_req_t *r = *pp;
-        if (r->not_before_ms > now || ax_enricher_fatal(e, r->run)) {
-            if (ax_enricher_fatal(e, r->run)) {     /* the run is stopping: no more requests */
-                *pp = r->next;
-                if (e->ready_tail == r)
-                    e->ready_tail = prev;
-                e->n_ready--;
-                s_req_fail(r, "LLM: run stopped: %s", ax_enricher_fatal(e, r->run));
-                continue;
-            }
+    s_req_t *want[AX_LIMITER_MAX_BATCH];
+    int est[AX_LIMITER_MAX_BATCH], n = 0;
+    size_t room = e->n_active < (size_t) e->concurrency ? (size_t) e->concurrency - e->n_active : 0;
+    for (s_req_t *r = e->ready_head, *prev = NULL, *next; r && (size_t) n < room && n < AX_LIMITER_MAX_BATCH;
+         r = next) {
+        next = r->next;
+        const char *fatal = ax_enricher_fatal(e, r->run);
+        if (fatal) {                    /* the run is stopping: no more requests */
+            s_ready_unlink(e, r, prev);
+            s_req_fail(r, "LLM: run stopped: %s", fatal);
+            continue;
+        }
+        if (r->not_before_ms > now) {
             prev = r;
-            pp = &r->next;
             continue;
         }
         if (s_budget_spent(e, r->run)) {
-            *pp = r->next;
-            if (e->ready_tail == r)
-                e->ready_tail = prev;
-            e->n_ready--;
+            s_ready_unlink(e, r, prev);
             free(r->verdict->reason);
             if (asprintf(&r->verdict->reason, "LLM budget of $%.2f spent: not enriched", e->budget_usd) < 0)
                 r->verdict->reason = NULL;
-            s_req_finish(r);                /* stays "matched": left unenriched, with the reason */
+            s_req_finish(r);            /* stays "matched": left unenriched, with the reason */
             continue;
         }
-        if (!c)
-            return;
-        char *err = NULL;
-        int64_t wait = ax_limiter_acquire(c, &e->limiter, r->est_tokens, r->lease, &err);
-        if (wait != 0) {
-            if (wait < 0) {
-                ax_log_warn("limiter unavailable|error=\"%s\"", err ? err : "?");
-                free(err);
-                wait = 1000;
-            }
-            e->blocked_until_ms = now + wait;
-            return;
-        }
-        *pp = r->next;
-        if (e->ready_tail == r)
-            e->ready_tail = prev;
-        e->n_ready--;
+        want[n] = r;
+        est[n++] = r->est_tokens;
+        prev = r;
+    }
+    redisContext *c = n ? ax_redis_link_get(e->redis) : NULL;
+    if (!c)
+        return;
+    char (*leases)[40] = malloc((size_t) n * sizeof *leases);
+    char *err = NULL;
+    int64_t wait = 0;
+    int granted = leases ? ax_limiter_acquire_n(c, e->batch, &e->limiter, n, est, leases, &wait, &err) : -1;
+    if (granted < 0) {
+        ax_log_warn("limiter unavailable|error=\"%s\"", err ? err : "out of memory");
+        free(err);
+        free(leases);
+        e->blocked_until_ms = now + 1000;
+        return;
+    }
+    if (granted < n)
+        e->blocked_until_ms = now + (wait > 0 ? wait : 1);
+    for (int i = 0; i < granted; i++) {
+        s_req_t *r = want[i], *prev = NULL;
+        for (s_req_t *q = e->ready_head; q != r; q = q->next)
+            prev = q;                   /* granted ones are near the head: short walks */
+        s_ready_unlink(e, r, prev);
+        memcpy(r->lease, leases[i], sizeof r->lease);
         if (s_start(e, r) < 0) {
-            ax_limiter_release(c, &e->limiter, r->lease, r->est_tokens, 0, NULL);
+            ax_limiter_release_batch(e->batch, &e->limiter, r->lease, r->est_tokens, 0);
             r->lease[0] = '\0';
             s_retry_later(e, r, 1000);
         }
     }
+    free(leases);
+}
+
+/*  Answers what the cache knows for the requests added since the last turn, in one MGET
+ *  per AX_ENRICH_LOOKUP_BATCH; the others go to the ready queue. While Redis is away they
+ *  wait (nothing could be sent without the limiter anyway). */
+static void s_lookup(ax_enricher_t *e)
+{
+    if (!e->n_lookup || ax_mono_ms() < e->lookup_retry_ms)
+        return;
+    redisContext *c = ax_redis_link_get(e->redis);
+    if (!c) {
+        e->lookup_retry_ms = ax_mono_ms() + 1000;
+        return;
+    }
+    while (e->lookup_head) {
+        s_req_t *batch[AX_ENRICH_LOOKUP_BATCH];
+        const char *keys[AX_ENRICH_LOOKUP_BATCH];
+        char *values[AX_ENRICH_LOOKUP_BATCH];
+        size_t lens[AX_ENRICH_LOOKUP_BATCH], n = 0;
+        for (s_req_t *r = e->lookup_head; r && n < AX_ENRICH_LOOKUP_BATCH; r = r->next) {
+            batch[n] = r;
+            keys[n++] = r->key;
+        }
+        char *err = NULL;
+        if (ax_llm_cache_get_many(c, keys, n, values, lens, &err) < 0) {
+            ax_log_warn("LLM cache unavailable, will retry|error=\"%s\"", err ? err : "?");
+            free(err);
+            e->lookup_retry_ms = ax_mono_ms() + 1000;
+            return;
+        }
+        e->lookup_head = batch[n - 1]->next;
+        if (!e->lookup_head)
+            e->lookup_tail = NULL;
+        e->n_lookup -= n;
+        for (size_t i = 0; i < n; i++) {
+            s_req_t *r = batch[i];
+            r->next = NULL;
+            ax_llm_t l = {0};
+            if (values[i] && ax_llm_from_json(values[i], lens[i], &l, NULL) == 0) {
+                ax_llm_clear(&r->verdict->llm);
+                r->verdict->llm = l;
+                r->verdict->state = AX_STATE_ENRICHED;
+                ax_llm_counts_t hit = {.cache_hits = 1};
+                s_account(e, r->run, &hit, 0);
+                s_req_finish(r);
+            } else if (s_build(e, r) < 0)
+                s_req_fail(r, "LLM: %s", "out of memory");
+            else
+                s_ready_push(e, r, 0);
+            free(values[i]);
+        }
+    }
+}
+
+/*  Sends the turn's lease releases and cache writes in one round trip. What Redis does
+ *  not take is dropped with a log line: a lease expires by itself, an answer not cached
+ *  is asked again only if the paper comes again. */
+static void s_batch_flush(ax_enricher_t *e)
+{
+    if (!ax_redis_batch_size(e->batch))
+        return;
+    char *err = NULL;
+    int rc = ax_redis_batch_flush(ax_redis_link_get(e->redis), e->batch, &err);
+    if (rc != 0)
+        ax_log_warn("limiter releases / cache writes lost|failed=%d error=\"%s\"", rc, err ? err : "?");
+    free(err);
 }
 
 int ax_enricher_add(ax_enricher_t *e, void *job, const char *run, const ax_paper_t *paper,
@@ -539,29 +643,12 @@ int ax_enricher_add(ax_enricher_t *e, void *job, const char *run, const ax_paper
     r->profile = profile;
     r->verdict = verdict;
     ax_llm_cache_key(e->model, profile->language, profile->interest, paper, r->key);
-    redisContext *c = ax_redis_link_get(e->redis);
-    char *value = NULL, *err = NULL;
-    size_t len = 0;
-    if (c && ax_llm_cache_get(c, r->key, &value, &len, &err) == 1) {
-        ax_llm_t l = {0};
-        if (ax_llm_from_json(value, len, &l, NULL) == 0) {
-            ax_llm_clear(&verdict->llm);
-            verdict->llm = l;
-            verdict->state = AX_STATE_ENRICHED;
-            ax_llm_counts_t n = {.cache_hits = 1};
-            s_account(e, run, &n, 0);
-            free(value);
-            s_req_finish(r);
-            return 0;
-        }
-    }
-    free(value);
-    free(err);
-    if (s_build(e, r) < 0) {
-        s_req_free(r);
-        return -1;
-    }
-    s_ready_push(e, r, 0);
+    if (e->lookup_tail)
+        e->lookup_tail->next = r;
+    else
+        e->lookup_head = r;
+    e->lookup_tail = r;
+    e->n_lookup++;
     return 0;
 }
 
@@ -612,9 +699,14 @@ int ax_enricher_pollitems(ax_enricher_t *e, zmq_pollitem_t *items, int max, long
     }
     /* Queued requests matter only when one could start: with every slot in flight, a
      * finished transfer (a socket event) is what frees the next one. */
+    if (e->n_lookup) {
+        long t = e->lookup_retry_ms > now ? (long) (e->lookup_retry_ms - now) : 0;
+        if (t < *timeout_ms)
+            *timeout_ms = t;
+    }
     if (e->n_ready && e->n_active < (size_t) e->concurrency) {
         int64_t at = INT64_MAX;
-        for (s_req_t *q = e->ready_head; q; q = q->next)
+        for (s_req_t *q = e->ready_head; q && at > now; q = q->next)
             if (q->not_before_ms < at)
                 at = q->not_before_ms;
         if (e->blocked_until_ms > at)
@@ -656,14 +748,20 @@ void ax_enricher_perform(ax_enricher_t *e, const zmq_pollitem_t *items, int n)
         if (r)
             s_on_done(e, r, m->data.result);
     }
+    s_lookup(e);
     s_send_ready(e);
     s_drive(e, NULL, 0);                /* new transfers asked for a timer of 0: start them */
-    s_account_flush(e);
+    s_batch_flush(e);
+    if (e->acct && (e->job_finished || ax_mono_ms() >= e->acct_due_ms)) {
+        s_account_flush(e);
+        e->acct_due_ms = ax_mono_ms() + 1000;
+    }
+    e->job_finished = 0;
 }
 
 size_t ax_enricher_pending(const ax_enricher_t *e)
 {
-    return e->n_ready + e->n_active;
+    return e->n_lookup + e->n_ready + e->n_active;
 }
 
 const char *ax_enricher_fatal(const ax_enricher_t *e, const char *run)
@@ -705,6 +803,12 @@ ax_enricher_t *ax_enricher_new(const ax_config_t *cfg, const char *api_key, ax_r
     e->opts.max_tokens = cfg->llm.max_tokens;
     ax_limiter_init(&e->limiter, cfg->llm.base_url, cfg->llm.model, cfg->llm.rpm, cfg->llm.tpm,
                     cfg->llm.max_in_flight, (cfg->llm.timeout_s + 30) * 1000);
+    if (!(e->batch = ax_redis_batch_new()) ||
+        !(e->headers = curl_slist_append(NULL, "Content-Type: application/json")) ||
+        !(e->headers = curl_slist_append(e->headers, e->auth))) {
+        *err = strdup("out of memory");
+        goto fail;
+    }
     if (!(e->multi = curl_multi_init())) {
         *err = strdup("curl: cannot create a multi handle");
         goto fail;
@@ -726,6 +830,11 @@ void ax_enricher_destroy(ax_enricher_t **self_p)
     ax_enricher_t *e = self_p ? *self_p : NULL;
     if (!e)
         return;
+    while (e->lookup_head) {
+        s_req_t *r = e->lookup_head;
+        e->lookup_head = r->next;
+        s_req_free(r);
+    }
     while (e->ready_head) {
         s_req_t *r = e->ready_head;
         e->ready_head = r->next;
@@ -734,10 +843,17 @@ void ax_enricher_destroy(ax_enricher_t **self_p)
     while (e->active) {
         s_req_t *r = e->active;
         e->active = r->next;
+        if (r->lease[0] && e->batch)
+            ax_limiter_release_batch(e->batch, &e->limiter, r->lease, r->est_tokens, -1);
         s_req_free(r);
     }
+    while (e->n_pool)
+        curl_easy_cleanup(e->pool[--e->n_pool]);
     if (e->multi)
         curl_multi_cleanup(e->multi);
+    if (e->batch)
+        s_batch_flush(e);               /* releases the leases of the requests just dropped */
+    ax_redis_batch_destroy(&e->batch);
     s_account_flush(e);
     while (e->acct) {
         s_acct_t *a = e->acct;
@@ -752,6 +868,7 @@ void ax_enricher_destroy(ax_enricher_t **self_p)
         free(f->message);
         free(f);
     }
+    curl_slist_free_all(e->headers);
     if (e->auth) {
         memset(e->auth, 0, strlen(e->auth));        /* the key does not outlive us in memory */
         free(e->auth);

@@ -20,8 +20,11 @@
 
 typedef struct ax_enricher ax_enricher_t;
 
-/*  Called once per finished request with the job it belongs to. */
-typedef void (ax_enrich_done_fn)(void *arg, void *job);
+/*  Called once per finished request with the job it belongs to; returns 1 when that
+ *  finished the job (its RESULT goes out), 0 otherwise. The LLM counters of a turn are
+ *  written to Redis before the turn ends when a job finished in it (so a run's report,
+ *  which needs the job's ACK first, always sees them), else at most a second later. */
+typedef int (ax_enrich_done_fn)(void *arg, void *job);
 
 /*  NULL with *err. api_key is copied and never logged; redis is borrowed. */
 ax_enricher_t *ax_enricher_new(const ax_config_t *cfg, const char *api_key, ax_redis_link_t *redis,

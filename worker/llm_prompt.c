@@ -322,18 +322,20 @@ static int s_repair_messages(json_t *messages, s_lang_t lang, const char *previo
     return s_message(messages, "user", text);
 }
 
-char *ax_llm_request_body(const ax_llm_opts_t *o, const ax_paper_t *paper,
-                          const char *previous_answer, const char *repair_error)
+/*  The body, built as a whole with jansson, with user_message as the paper's message. */
+static char *s_body(const ax_llm_opts_t *o, char *user_message, const char *previous_answer,
+                    const char *repair_error)
 {
-    if (!o || !o->model || !paper)
-        return NULL;
     int traditional;
     s_lang_t lang = s_lang(o->language, &traditional);
     json_t *body = json_object(), *messages = json_array();
     int failed = !body || !messages;
-    failed = failed || s_message(messages, "system", ax_llm_system_prompt(o->language, o->interest))
-             || s_message(messages, "user", s_paper_message(paper))
-             || (repair_error && s_repair_messages(messages, lang, previous_answer, repair_error));
+    failed = failed || s_message(messages, "system", ax_llm_system_prompt(o->language, o->interest));
+    if (failed)
+        free(user_message);             /* s_message takes it only when it is called */
+    else
+        failed = s_message(messages, "user", user_message)
+                 || (repair_error && s_repair_messages(messages, lang, previous_answer, repair_error));
     failed = failed || json_object_set_new(body, "model", json_string(o->model))
              || json_object_set(body, "messages", messages)
              || json_object_set_new(body, "response_format", s_response_format(o->json_schema))
@@ -343,6 +345,137 @@ char *ax_llm_request_body(const ax_llm_opts_t *o, const ax_paper_t *paper,
     char *text = failed ? NULL : json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(messages);
     json_decref(body);
+    return text;
+}
+
+char *ax_llm_request_body_uncached(const ax_llm_opts_t *o, const ax_paper_t *paper,
+                                   const char *previous_answer, const char *repair_error)
+{
+    if (!o || !o->model || !paper)
+        return NULL;
+    return s_body(o, s_paper_message(paper), previous_answer, repair_error);
+}
+
+/*  s as the inside of a JSON string, exactly as jansson's json_dumps writes it (", \ and
+ *  control characters escaped, the rest as is), appended to f. -1 when s is not valid
+ *  UTF-8 (jansson refuses such strings too): overlong forms, surrogates, > U+10FFFF. */
+static int s_json_escape(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s, *run = p;
+    for (;;) {
+        unsigned c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            p++;
+            continue;
+        }
+        if (p > run)
+            fwrite(run, 1, (size_t) (p - run), f);
+        if (c == 0)
+            return 0;
+        if (c >= 0x80) {
+            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            uint32_t cp = c & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+            if (c < 0xC2 || c > 0xF4)
+                return -1;
+            for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xC0) != 0x80)
+                    return -1;
+                cp = (cp << 6) | (p[i] & 0x3F);
+            }
+            if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+                (cp >= 0xD800 && cp <= 0xDFFF))
+                return -1;
+            fwrite(p, 1, n, f);
+            p += n;
+        } else {
+            static const char short_form[] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f',
+                                              ['\r'] = 'r', ['"'] = '"', ['\\'] = '\\'};
+            if (c < sizeof short_form && short_form[c])
+                fprintf(f, "\\%c", short_form[c]);
+            else
+                fprintf(f, "\\u%04X", c);
+            p++;
+        }
+        run = p;
+    }
+}
+
+/*  The parts of a first request's body around the paper message, for one set of options:
+ *  dumped once by jansson with a marker for the message and cut there, so a request
+ *  encodes only its paper. A handful of (model, language, interest, format) frames are
+ *  kept: one per profile of the runs a worker serves. Not thread-safe (one per worker). */
+#define S_FRAMES 16
+#define S_MARKER "\"\\u0001arxdigest-paper\\u0001\""
+typedef struct {
+    char *model, *language, *interest;
+    int json_schema, max_tokens;
+    double temperature;
+    char *head, *tail;
+} s_frame_t;
+static s_frame_t s_frames[S_FRAMES];
+static size_t s_frame_next;
+
+static int s_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static const s_frame_t *s_frame(const ax_llm_opts_t *o)
+{
+    for (size_t i = 0; i < S_FRAMES; i++) {
+        const s_frame_t *fr = &s_frames[i];
+        if (fr->head && s_same(fr->model, o->model) && s_same(fr->language, o->language) &&
+            s_same(fr->interest, o->interest) && fr->json_schema == o->json_schema &&
+            fr->max_tokens == o->max_tokens && fr->temperature == o->temperature)
+            return fr;
+    }
+    char *marker = strdup("\001arxdigest-paper\001");
+    char *text = marker ? s_body(o, marker, NULL, NULL) : NULL;
+    char *at = text ? strstr(text, S_MARKER) : NULL;
+    s_frame_t fr = {0};
+    if (!at || strstr(at + 1, S_MARKER) || !(fr.head = strndup(text, (size_t) (at - text))) ||
+        !(fr.tail = strdup(at + strlen(S_MARKER))) || !(fr.model = strdup(o->model)) ||
+        (o->language && !(fr.language = strdup(o->language))) ||
+        (o->interest && !(fr.interest = strdup(o->interest)))) {
+        free(fr.head), free(fr.tail), free(fr.model), free(fr.language), free(fr.interest);
+        free(text);
+        return NULL;                    /* OOM, or the marker shows up elsewhere: no frame */
+    }
+    free(text);
+    fr.json_schema = o->json_schema;
+    fr.max_tokens = o->max_tokens;
+    fr.temperature = o->temperature;
+    s_frame_t *slot = &s_frames[s_frame_next++ % S_FRAMES];
+    free(slot->head), free(slot->tail), free(slot->model), free(slot->language), free(slot->interest);
+    *slot = fr;
+    return slot;
+}
+
+char *ax_llm_request_body(const ax_llm_opts_t *o, const ax_paper_t *paper,
+                          const char *previous_answer, const char *repair_error)
+{
+    if (!o || !o->model || !paper)
+        return NULL;
+    const s_frame_t *fr = repair_error ? NULL : s_frame(o);
+    if (!fr)
+        return ax_llm_request_body_uncached(o, paper, previous_answer, repair_error);
+    char *message = s_paper_message(paper), *text = NULL;
+    size_t len = 0;
+    FILE *f = message ? open_memstream(&text, &len) : NULL;
+    if (!f) {
+        free(message);
+        return NULL;
+    }
+    fputs(fr->head, f);
+    fputc('"', f);
+    int ok = s_json_escape(f, message) == 0;
+    fputc('"', f);
+    fputs(fr->tail, f);
+    free(message);
+    if (fclose(f) != 0 || !ok) {
+        free(text);
+        return NULL;
+    }
     return text;
 }
 
@@ -377,8 +510,12 @@ void ax_llm_cache_key(const char *model, const char *language, const char *inter
     out[0] = '\0';
     if (!ok)
         return;
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
 }
 
 int ax_llm_estimate_tokens(const char *request_body, int max_tokens)

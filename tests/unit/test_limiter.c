@@ -338,6 +338,107 @@ static void test_in_flight(void **state)
     redisFree(c);
 }
 
+/*  acquire_n: a batch gets what single calls would. With a request rate, never more than
+ *  one grant per call (the next slot is T away, more than tau); with only an in-flight
+ *  cap, up to the cap, then the wait; leases all distinct. */
+static void test_acquire_batch(void **state)
+{
+    redisContext *c = s_fresh();
+    ax_limiter_t l;
+    char leases[8][40], *err = NULL;
+    int est[8] = {10, 10, 10, 10, 10, 10, 10, 10};
+    int64_t wait = 0;
+    ax_limiter_init(&l, "http://batch-rate", "m", 600, 0, 0, 0);     /* T = 100.5 ms */
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 8, est, leases, &wait, &err), 1);
+    assert_true(wait >= 50 && wait <= 101);
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 8, est, leases, &wait, &err), 0);
+    assert_true(wait > 0 && wait <= 101);
+
+    ax_limiter_init(&l, "http://batch-flight", "m", 0, 0, 5, 0);
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 3, est, leases, &wait, &err), 3);
+    assert_int_equal(wait, 0);
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 8, est, leases + 3, &wait, &err), 2);
+    assert_true(wait > 0 && wait <= AX_LIMITER_POLL_MS);
+    for (int i = 0; i < 5; i++)
+        for (int j = i + 1; j < 5; j++)
+            assert_string_not_equal(leases[i], leases[j]);
+    assert_int_equal(ax_limiter_release(c, &l, leases[1], 10, 10, &err), 0);
+    assert_int_equal(ax_limiter_release(c, &l, leases[3], 10, 10, &err), 0);
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 8, est, leases, &wait, &err), 2);
+
+    /* Tokens: a bucket of 1000 (tpm 300000 -> 200 ms of refill) takes three requests of
+       300 and stops the fourth; estimates are taken in order. */
+    ax_limiter_init(&l, "http://batch-tokens", "m", 0, 300000, 0, 0);
+    int est3[4] = {300, 300, 300, 300};
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 4, est3, leases, &wait, &err), 3);
+    assert_true(wait > 0 && wait <= 60);
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 0, est3, leases, &wait, &err), 0);
+    redisFree(c);
+}
+
+/*  The pipeline: releases and cache writes in one round trip, scripts re-sent as EVAL
+ *  after SCRIPT FLUSH, an error reply counted without losing the rest; the multi-get. */
+static void test_batch_pipeline(void **state)
+{
+    redisContext *c = s_fresh();
+    ax_limiter_t l;
+    ax_limiter_init(&l, "http://pipe", "m", 0, 0, 4, 0);
+    char leases[4][40], *err = NULL;
+    int est[4] = {1, 1, 1, 1};
+    int64_t wait;
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 4, est, leases, &wait, &err), 4);
+    redisReply *r = redisCommand(c, "SCRIPT FLUSH");
+    assert_non_null(r);
+    freeReplyObject(r);
+    ax_redis_batch_t *b = ax_redis_batch_new();
+    assert_non_null(b);
+    assert_int_equal(ax_limiter_release_batch(b, &l, leases[0], 1, 1), 0);
+    assert_int_equal(ax_llm_cache_put_batch(b, "abc1", "{\"x\":1}", 7), 0);
+    const char *bad[] = {"NOSUCHCOMMAND"};
+    assert_int_equal(ax_redis_batch_cmd(b, 1, bad, NULL), 0);
+    assert_int_equal(ax_limiter_release_batch(b, &l, leases[2], 1, 1), 0);
+    assert_int_equal(ax_llm_cache_put_batch(b, "abc2", "v\0w", 3), 0);
+    assert_int_equal(ax_llm_cache_put_batch(b, "not hex", "v", 1), -1);
+    assert_int_equal(ax_redis_batch_size(b), 5);
+    assert_int_equal(ax_redis_batch_flush(c, b, &err), 1);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "NOSUCHCOMMAND") ? err : strstr(err, "unknown"));
+    free(err);
+    err = NULL;
+    assert_int_equal(ax_redis_batch_size(b), 0);
+    assert_int_equal(ax_limiter_acquire_n(c, NULL, &l, 4, est, leases, &wait, &err), 2);   /* two released */
+    const char *keys[] = {"abc1", "ffff", "abc2"};
+    char *values[3];
+    size_t lens[3];
+    assert_int_equal(ax_llm_cache_get_many(c, keys, 3, values, lens, &err), 2);
+    assert_string_equal(values[0], "{\"x\":1}");
+    assert_null(values[1]);
+    assert_int_equal(lens[2], 3);
+    assert_memory_equal(values[2], "v\0w", 3);
+    free(values[0]);
+    free(values[2]);
+    /* Releases and an acquire in one round trip, after SCRIPT FLUSH: the acquire sees the
+       releases (it runs after them), and its own NOSCRIPT is run again. */
+    r = redisCommand(c, "SCRIPT FLUSH");
+    freeReplyObject(r);
+    char more[4][40];
+    assert_int_equal(ax_limiter_release_batch(b, &l, leases[0], 1, 1), 0);
+    assert_int_equal(ax_limiter_release_batch(b, &l, leases[1], 1, 1), 0);
+    assert_int_equal(ax_limiter_acquire_n(c, b, &l, 4, est, more, &wait, &err), 2);
+    assert_int_equal(ax_redis_batch_size(b), 0);
+    assert_int_equal(ax_limiter_acquire_n(c, b, &l, 4, est, more, &wait, &err), 0);
+    assert_true(wait > 0);
+    assert_int_equal(ax_redis_batch_flush(c, b, &err), 0);          /* empty: nothing sent */
+    assert_int_equal(ax_limiter_release_batch(b, &l, leases[0], 1, 1), 0);
+    assert_int_equal(ax_redis_batch_flush(NULL, b, &err), -1);      /* no connection: dropped */
+    assert_non_null(err);
+    free(err);
+    assert_int_equal(ax_redis_batch_size(b), 0);
+    ax_redis_batch_destroy(&b);
+    assert_null(b);
+    redisFree(c);
+}
+
 /*  A pause holds every client of the cluster, and is only ever extended. */
 static void test_pause(void **state)
 {
@@ -489,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_spacing),         cmocka_unit_test(test_window_one_client),
         cmocka_unit_test(test_window_four_processes), cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_in_flight),       cmocka_unit_test(test_pause),
+        cmocka_unit_test(test_acquire_batch),   cmocka_unit_test(test_batch_pipeline),
         cmocka_unit_test(test_script_flush),    cmocka_unit_test(test_cache),
         cmocka_unit_test(test_account),
     };

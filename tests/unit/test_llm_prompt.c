@@ -251,6 +251,55 @@ static void test_request_body(void **state)
     assert_null(ax_llm_request_body(&o, &p, NULL, NULL));
 }
 
+/*  The framed body (parts around the paper dumped once) is byte-identical to jansson's
+ *  whole body: for papers with quotes, backslashes, every control character, CJK, emoji
+ *  and LaTeX, under several option sets and for more profiles than the frame cache holds;
+ *  and invalid UTF-8 (overlong, surrogate, cut sequence, > U+10FFFF) is refused by both. */
+static void test_body_frames(void **state)
+{
+    static const char *texts[] = {
+        "plain ASCII abstract",
+        "quotes \" and \\ backslashes \\\" and /slashes/",
+        "\x01\x02\x07\b\t\n\v\f\r\x1b\x1f controls, DEL \x7f",
+        "推荐系统：召回、排序 — ∑_{i=1}^{n} $\\alpha$ 😀 é",
+        "",
+    };
+    static const char *bad[] = {"overlong \xc0\xaf", "surrogate \xed\xa0\x80", "cut \xe6\x8e",
+                                "too big \xf4\x90\x80\x80", "lone \x80 continuation", "\xff"};
+    const char *interests[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8", "i9", "i10", "i11",
+                               "i12", "i13", "i14", "i15", "i16", "i17", "i18", "i19", "推荐\"系统\"\n"};
+    for (int round = 0; round < 2; round++)     /* second round: frames come from the cache */
+        for (size_t k = 0; k < sizeof interests / sizeof *interests; k++)
+            for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+                ax_paper_t p;
+                s_fixed_paper(&p);
+                free(p.abstract);
+                p.abstract = strdup(texts[t]);
+                p.comments = strdup(texts[(t + 1) % 5]);
+                ax_llm_opts_t o = {.model = "m\"odel", .language = k % 2 ? "en" : "zh",
+                                   .interest = interests[k], .json_schema = (int) (k % 3 == 0),
+                                   .temperature = k % 4 ? 0.2 : -1, .max_tokens = (int) (k % 5) * 100};
+                char *fast = ax_llm_request_body(&o, &p, NULL, NULL);
+                char *slow = ax_llm_request_body_uncached(&o, &p, NULL, NULL);
+                assert_non_null(fast);
+                assert_non_null(slow);
+                assert_string_equal(fast, slow);
+                free(fast);
+                free(slow);
+                ax_paper_clear(&p);
+            }
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        ax_paper_t p;
+        s_fixed_paper(&p);
+        free(p.abstract);
+        p.abstract = strdup(bad[b]);
+        ax_llm_opts_t o = {.model = "m", .language = "en", .interest = "x", .temperature = -1};
+        assert_null(ax_llm_request_body_uncached(&o, &p, NULL, NULL));
+        assert_null(ax_llm_request_body(&o, &p, NULL, NULL));
+        ax_paper_clear(&p);
+    }
+}
+
 static void test_languages(void **state)
 {
     char *zh = ax_llm_system_prompt("zh-CN", "x"), *tw = ax_llm_system_prompt("zh-TW", "x");
@@ -327,6 +376,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_key),
         cmocka_unit_test(test_request_body),
+        cmocka_unit_test(test_body_frames),
         cmocka_unit_test(test_languages),
         cmocka_unit_test(test_templates_pinned),
         cmocka_unit_test(test_estimate),
