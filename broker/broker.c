@@ -42,6 +42,7 @@ struct ax_broker {
         int lease_ms, heartbeat_ms, liveness, max_attempts;
     } t;
     uint32_t job_size;
+    const ax_arxiv_cfg_t *arxiv;    /* the live sources' settings (the config outlives us) */
     s_worker_t *workers;
     size_t n_workers, cap_workers, rr;
     ax_run_t *active;
@@ -354,7 +355,7 @@ static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_
         free(err);
         return;
     }
-    ax_run_t *run = ax_run_create(s_redis(self), &spec, &err);
+    ax_run_t *run = ax_run_create(s_redis(self), &spec, self->arxiv, &err);
     ax_runspec_clear(&spec);
     if (!run) {
         reply->error = err ? err : strdup("cannot create the run");
@@ -502,9 +503,13 @@ int ax_broker_run(ax_broker_t *self)
             busy = rc > 0;
         }
         s_dispatch(self);
-        zmq_pollitem_t items[] = {{self->jobs, 0, ZMQ_POLLIN, 0}, {self->control, 0, ZMQ_POLLIN, 0}};
+        /* A live source harvesting on its thread wakes us when a page is ready. */
+        int source_fd = run && run->source && run->n_pending < window ? ax_source_fd(run->source) : -1;
+        zmq_pollitem_t items[] = {{self->jobs, 0, ZMQ_POLLIN, 0},
+                                  {self->control, 0, ZMQ_POLLIN, 0},
+                                  {NULL, source_fd, ZMQ_POLLIN, 0}};
         int timeout = busy ? 0 : 100;
-        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR) {
+        if (zmq_poll(items, source_fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
             ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
             return -1;
         }
@@ -553,6 +558,7 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
     self->t.liveness = cfg->broker.liveness;
     self->t.max_attempts = cfg->broker.max_attempts;
     self->job_size = (uint32_t) cfg->broker.job_size;
+    self->arxiv = &cfg->arxiv;
     self->zmq = zmq_ctx_new();
     if (!self->zmq)
         goto fail;
@@ -579,7 +585,7 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
         goto fail;
     /* Resume what a previous broker left unfinished. */
     size_t n_runs = 0;
-    ax_run_t **runs = ax_run_load_all(self->redis.c, &n_runs, err);
+    ax_run_t **runs = ax_run_load_all(self->redis.c, self->arxiv, &n_runs, err);
     if (!runs)
         goto fail;
     for (size_t i = 0; i < n_runs; i++)

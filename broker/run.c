@@ -194,11 +194,9 @@ static void s_append_counts(redisContext *c, const char *key, const ax_run_count
     redisAppendCommand(c,
                        "HSET %s harvested %" PRIu64 " duplicates %" PRIu64 " jobs_total %" PRIu64
                        " jobs_done %" PRIu64 " jobs_failed %" PRIu64 " read %" PRIu64 " malformed %" PRIu64
-                       " filtered %" PRIu64 " cursor_offset %" PRIu64 " cursor_line %" PRIu64
-                       " harvest_done %" PRIu64 " updated_ms %lld state %s",
+                       " filtered %" PRIu64 " cursor %s harvest_done %" PRIu64 " updated_ms %lld state %s",
                        key, n->harvested, n->duplicates, n->jobs_total, n->jobs_done, n->jobs_failed, n->read,
-                       n->malformed, n->filtered, n->cursor_offset, n->cursor_line, n->harvest_done,
-                       (long long) ax_now_ms(), state);
+                       n->malformed, n->filtered, n->cursor, n->harvest_done, (long long) ax_now_ms(), state);
 }
 
 int ax_run_publish(ax_run_t *run, redisContext *c, const char *state)
@@ -226,7 +224,7 @@ static void s_sync_source_counts(ax_run_t *run)
     run->n.read = run->base.read + st.read;
     run->n.malformed = run->base.malformed + st.malformed;
     run->n.filtered = run->base.filtered + st.filtered;
-    ax_source_tell(run->source, &run->n.cursor_offset, &run->n.cursor_line);
+    ax_source_tell(run->source, run->n.cursor);
 }
 
 /* ---------------------------------------------------------------- harvest */
@@ -351,6 +349,7 @@ int ax_run_harvest(ax_run_t *run, redisContext *c, uint32_t job_size)
         run->batch = b;
         run->cap_batch = job_size;
     }
+    int waiting = 0;                    /* a live source has nothing more yet */
     while (run->source && run->n_batch < job_size) {
         int rc = ax_source_next(run->source, &run->batch[run->n_batch]);
         if (rc < 0)
@@ -359,11 +358,15 @@ int ax_run_harvest(ax_run_t *run, redisContext *c, uint32_t job_size)
             run->n.harvest_done = 1;
             break;
         }
+        if (rc == 2) {
+            waiting = 1;
+            break;
+        }
         run->n_batch++;
     }
     s_sync_source_counts(run);
-    if (!c)
-        return 0;
+    if (!c || (waiting && run->n_batch == 0))
+        return 0;                       /* the next page is seconds away: a short job now */
     unsigned char *fresh = calloc(run->n_batch + 1, 1);
     if (!fresh || s_dedup(run, c, fresh, &err) < 0 || s_commit_batch(run, c, fresh, &err) < 0) {
         ax_log_warn("cannot record a job, will retry|run=%s error=\"%s\"", run->id, err ? err : "out of memory");
@@ -532,7 +535,7 @@ static char *s_new_run_id(void)
     return id;
 }
 
-ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, char **err)
+ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, char **err)
 {
     ax_run_t *run = calloc(1, sizeof *run);
     *err = NULL;
@@ -544,7 +547,7 @@ ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, char **err)
     memset(spec, 0, sizeof *spec);
     msgpack_sbuffer_init(&run->profiles);
     run->state = "queued";
-    if (s_spec_check(&run->spec, err) < 0 || !(run->source = ax_source_open(&run->spec, err)))
+    if (s_spec_check(&run->spec, err) < 0 || !(run->source = ax_source_open(&run->spec, arxiv, NULL, err)))
         goto fail;
     if (!c) {
         *err = strdup("redis unreachable: cannot record the run");
@@ -619,7 +622,8 @@ static int s_load_jobs(ax_run_t *run, redisContext *c, char **err)
 }
 
 /*  Rebuilds one unfinished run from its hash. NULL with *err. */
-static ax_run_t *s_run_load(redisContext *c, const char *id, const redisReply *h, char **err)
+static ax_run_t *s_run_load(redisContext *c, const ax_arxiv_cfg_t *arxiv, const char *id, const redisReply *h,
+                            char **err)
 {
     ax_run_t *run = calloc(1, sizeof *run);
     const redisReply *blob = ax_redis_hash_field(h, "spec");
@@ -641,19 +645,14 @@ static ax_run_t *s_run_load(redisContext *c, const char *id, const redisReply *h
     n->read = run->base.read = (uint64_t) ax_redis_hash_ll(h, "read");
     n->malformed = run->base.malformed = (uint64_t) ax_redis_hash_ll(h, "malformed");
     n->filtered = run->base.filtered = (uint64_t) ax_redis_hash_ll(h, "filtered");
-    n->cursor_offset = (uint64_t) ax_redis_hash_ll(h, "cursor_offset");
-    n->cursor_line = (uint64_t) ax_redis_hash_ll(h, "cursor_line");
+    const char *cursor = ax_redis_hash_str(h, "cursor");
+    snprintf(n->cursor, sizeof n->cursor, "%s", cursor ? cursor : "");
     n->harvest_done = (uint64_t) ax_redis_hash_ll(h, "harvest_done");
     const char *state = ax_redis_hash_str(h, "state");
     run->state = state && strcmp(state, "queued") == 0 ? "queued" : n->harvest_done ? "dispatching" : "harvesting";
     if (!n->harvest_done) {
-        if (!(run->source = ax_source_open(&run->spec, err)))
+        if (!(run->source = ax_source_open(&run->spec, arxiv, n->cursor, err)))
             goto fail;
-        if (n->cursor_line && ax_source_seek(run->source, n->cursor_offset, n->cursor_line) < 0) {
-            if (asprintf(err, "cannot seek to line %" PRIu64 " of the source", n->cursor_line) < 0)
-                *err = NULL;
-            goto fail;
-        }
     }
     if (s_load_jobs(run, c, err) < 0)
         goto fail;
@@ -663,7 +662,7 @@ fail:
     return NULL;
 }
 
-ax_run_t **ax_run_load_all(redisContext *c, size_t *count, char **err)
+ax_run_t **ax_run_load_all(redisContext *c, const ax_arxiv_cfg_t *arxiv, size_t *count, char **err)
 {
     *count = 0;
     redisReply *ids = ax_redis_cmd(c, err, "ZRANGE ax:runs 0 -1");
@@ -679,11 +678,11 @@ ax_run_t **ax_run_load_all(redisContext *c, size_t *count, char **err)
         const char *state = ax_redis_hash_str(h, "state");
         if (state && (strcmp(state, "queued") == 0 || strcmp(state, "harvesting") == 0 ||
                       strcmp(state, "dispatching") == 0)) {
-            ax_run_t *run = s_run_load(c, id, h, &why);
+            ax_run_t *run = s_run_load(c, arxiv, id, h, &why);
             if (run) {
                 runs[(*count)++] = run;
-                ax_log_info("run resumed|run=%s state=%s harvested=%" PRIu64 " jobs_outstanding=%zu line=%" PRIu64,
-                            id, run->state, run->n.harvested, run->n_pending, run->n.cursor_line);
+                ax_log_info("run resumed|run=%s state=%s harvested=%" PRIu64 " jobs_outstanding=%zu cursor=\"%s\"",
+                            id, run->state, run->n.harvested, run->n_pending, run->n.cursor);
             } else {
                 ax_log_error("run cannot be resumed, marked failed|run=%s error=\"%s\"", id, why ? why : "?");
                 redisReply *r = ax_redis_cmd(c, NULL, "HSET %s state failed error %s", key,

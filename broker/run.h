@@ -40,8 +40,8 @@ typedef struct ax_run_job {
 typedef struct {
     uint64_t harvested, duplicates, jobs_total, jobs_done, jobs_failed;
     uint64_t read, malformed, filtered;     /* source records, summed over restarts */
-    uint64_t cursor_offset, cursor_line;    /* source position after the last job */
     uint64_t harvest_done;
+    char cursor[AX_SOURCE_CURSOR_MAX];      /* source position after the last job (source.h) */
 } ax_run_counts_t;
 
 typedef struct {
@@ -65,19 +65,20 @@ typedef struct {
 
 /*  A new run from a submitted spec (taken: *spec is zeroed): opens its source, records
  *  it in Redis as queued. NULL with *err. */
-ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, char **err);
+ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, char **err);
 
 /*  The unfinished runs recorded in Redis, oldest first, with their outstanding jobs
  *  loaded and their sources re-opened at the saved cursor. *n is set; NULL with *err on
  *  a Redis error. A run that cannot be resumed (its source vanished) is marked failed
  *  and left out. */
-ax_run_t **ax_run_load_all(redisContext *c, size_t *n, char **err);
+ax_run_t **ax_run_load_all(redisContext *c, const ax_arxiv_cfg_t *arxiv, size_t *n, char **err);
 
 void ax_run_destroy(ax_run_t **self_p);
 
 /*  Reads up to job_size papers, de-duplicates them and, when any is new, records and
- *  queues them as one job. 1 = progress, 0 = nothing done (Redis unreachable: try
- *  again), -1 = the source failed (ax_source_error). */
+ *  queues them as one job (a shorter one when a live source has nothing more yet).
+ *  1 = progress, 0 = nothing done (Redis unreachable, or a live source waiting on
+ *  arXiv: try again), -1 = the source failed (ax_source_error). */
 int ax_run_harvest(ax_run_t *self, redisContext *c, uint32_t job_size);
 
 /*  Writes counters and state (NULL: unchanged) to the run hash. 0 / -1. */

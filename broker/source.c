@@ -2,16 +2,20 @@
 #define _GNU_SOURCE
 #include "source.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "live.h"
 #include "snapshot.h"
 #include "text.h"
 
+_Static_assert(AX_SOURCE_CURSOR_MAX == AX_LIVE_CURSOR_MAX, "one cursor size for every source");
+
 struct ax_source {
-    ax_snapshot_t *snapshot;
-    char *error;
+    ax_snapshot_t *snapshot;            /* one of these two */
+    ax_live_t *live;
 };
 
 int ax_source_day_bounds(const char *from, const char *to, int64_t *t_from, int64_t *t_to)
@@ -27,18 +31,34 @@ int ax_source_day_bounds(const char *from, const char *to, int64_t *t_from, int6
     return 0;
 }
 
-ax_source_t *ax_source_open(const ax_runspec_t *spec, char **err)
+/*  A snapshot resumed at "OFFSET LINE". */
+static int s_snapshot_seek(ax_snapshot_t *snap, const char *cursor, char **err)
+{
+    unsigned long long offset, line;
+    int used = 0;
+    if (sscanf(cursor, "%llu %llu%n", &offset, &line, &used) != 2 || cursor[used]) {
+        ax_set_error(err, "cannot resume the snapshot at \"%s\": not a snapshot position", cursor);
+        return -1;
+    }
+    if (line && ax_snapshot_seek(snap, offset, line) < 0) {
+        ax_set_error(err, "cannot seek to line %llu of the snapshot", line);
+        return -1;
+    }
+    return 0;
+}
+
+ax_source_t *ax_source_open(const ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, const char *cursor,
+                            char **err)
 {
     *err = NULL;
-    if (strncmp(spec->source, "snapshot:", 9) != 0) {
-        if (asprintf(err, "source \"%s\" is not available in this build: use snapshot:PATH",
-                     spec->source) < 0)
-            *err = NULL;
+    int snapshot = strncmp(spec->source, "snapshot:", 9) == 0;
+    int live = !strcmp(spec->source, "api") || !strcmp(spec->source, "oai") || !strcmp(spec->source, "rss");
+    if (!snapshot && !live) {
+        ax_set_error(err, "source \"%s\" is not one of api, oai, rss, snapshot:PATH", spec->source);
         return NULL;
     }
-    ax_snapshot_filter_t filter = {.categories = spec->categories,
-                                   .n_categories = spec->n_categories};
-    if (ax_source_day_bounds(spec->from, spec->to, &filter.from, &filter.to) < 0) {
+    int64_t from, to;
+    if (ax_source_day_bounds(spec->from, spec->to, &from, &to) < 0) {
         *err = strdup("run.from / run.to: expected YYYY-MM-DD");
         return NULL;
     }
@@ -47,9 +67,25 @@ ax_source_t *ax_source_open(const ax_runspec_t *spec, char **err)
         *err = strdup("out of memory");
         return NULL;
     }
-    self->snapshot = ax_snapshot_open(spec->source + 9, &filter, err);
-    if (!self->snapshot) {
-        free(self);
+    if (live) {
+        ax_live_spec_t ls = {.kind = spec->source, .categories = spec->categories,
+                             .n_categories = spec->n_categories, .from = from, .to = to, .cursor = cursor};
+        if (!arxiv) {
+            *err = strdup("live sources need the broker's arxiv settings");
+            free(self);
+            return NULL;
+        }
+        if (!(self->live = ax_live_open(&ls, arxiv, err))) {
+            free(self);
+            return NULL;
+        }
+        return self;
+    }
+    ax_snapshot_filter_t filter = {.categories = spec->categories, .n_categories = spec->n_categories,
+                                   .from = from, .to = to};
+    if (!(self->snapshot = ax_snapshot_open(spec->source + 9, &filter, err)) ||
+        (cursor && *cursor && s_snapshot_seek(self->snapshot, cursor, err) < 0)) {
+        ax_source_destroy(&self);
         return NULL;
     }
     return self;
@@ -60,18 +96,31 @@ void ax_source_destroy(ax_source_t **self_p)
     if (!self_p || !*self_p)
         return;
     ax_snapshot_destroy(&(*self_p)->snapshot);
-    free((*self_p)->error);
+    ax_live_destroy(&(*self_p)->live);
     free(*self_p);
     *self_p = NULL;
 }
 
 int ax_source_next(ax_source_t *self, ax_paper_t *out)
 {
-    return ax_snapshot_next(self->snapshot, out);
+    return self->live ? ax_live_next(self->live, out) : ax_snapshot_next(self->snapshot, out);
+}
+
+int ax_source_fd(const ax_source_t *self)
+{
+    return self->live ? ax_live_fd(self->live) : -1;
 }
 
 void ax_source_stats(const ax_source_t *self, ax_source_stats_t *stats)
 {
+    if (self->live) {
+        ax_live_stats_t st;
+        ax_live_stats(self->live, &st);
+        stats->read = st.read;
+        stats->malformed = st.malformed;
+        stats->filtered = st.filtered;
+        return;
+    }
     const ax_snapshot_stats_t *s = ax_snapshot_stats(self->snapshot);
     stats->read = s->lines;
     stats->malformed = s->malformed;
@@ -80,15 +129,16 @@ void ax_source_stats(const ax_source_t *self, ax_source_stats_t *stats)
 
 const char *ax_source_error(const ax_source_t *self)
 {
-    return ax_snapshot_error(self->snapshot);
+    return self->live ? ax_live_error(self->live) : ax_snapshot_error(self->snapshot);
 }
 
-void ax_source_tell(const ax_source_t *self, uint64_t *offset, uint64_t *line)
+void ax_source_tell(const ax_source_t *self, char cursor[AX_SOURCE_CURSOR_MAX])
 {
-    ax_snapshot_tell(self->snapshot, offset, line);
-}
-
-int ax_source_seek(ax_source_t *self, uint64_t offset, uint64_t line)
-{
-    return ax_snapshot_seek(self->snapshot, offset, line);
+    if (self->live) {
+        ax_live_tell(self->live, cursor);
+        return;
+    }
+    uint64_t offset, line;
+    ax_snapshot_tell(self->snapshot, &offset, &line);
+    snprintf(cursor, AX_SOURCE_CURSOR_MAX, "%" PRIu64 " %" PRIu64, offset, line);
 }

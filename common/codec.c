@@ -53,7 +53,7 @@ static void s_pack_kv_uint(msgpack_packer *pk, const char *key, uint64_t value)
 
 void ax_pack_paper(msgpack_packer *pk, const ax_paper_t *p, int full)
 {
-    msgpack_pack_map(pk, full ? 11 : 3);
+    msgpack_pack_map(pk, full ? 12 : 3);
     s_pack_kv_str(pk, "id", p->id);
     s_pack_kv_uint(pk, "ver", (uint64_t) (p->version > 0 ? p->version : 0));
     s_pack_key(pk, "sub");
@@ -63,6 +63,11 @@ void ax_pack_paper(msgpack_packer *pk, const ax_paper_t *p, int full)
     s_pack_kv_str(pk, "title", p->title);
     s_pack_key(pk, "authors");
     s_pack_strv(pk, p->authors, p->n_authors);
+    s_pack_key(pk, "aff");                  /* nil, or one string per author */
+    if (p->affiliations)
+        s_pack_strv(pk, p->affiliations, p->n_authors);
+    else
+        msgpack_pack_nil(pk);
     s_pack_kv_str(pk, "abs", p->abstract);
     s_pack_key(pk, "cats");
     s_pack_strv(pk, p->categories, p->n_categories);
@@ -386,9 +391,12 @@ static int s_expect_array(s_dec_t *d, const msgpack_object *map, const char *key
     return 0;
 }
 
+/*  Papers have "aff" (affiliations, parallel to "authors") since it was added; older
+ *  bodies without it decode with affiliations NULL. */
 static int s_dec_paper(s_dec_t *d, const msgpack_object *o, const char *path, ax_paper_t *p)
 {
     uint64_t ver;
+    size_t n_aff = 0;
     memset(p, 0, sizeof *p);
     if (s_expect_map(d, o, path) < 0 ||
         s_get_str(d, o, path, "id", 1, &p->id) < 0 ||
@@ -397,11 +405,14 @@ static int s_dec_paper(s_dec_t *d, const msgpack_object *o, const char *path, ax
         s_get_int(d, o, path, "upd", &p->updated) < 0 ||
         s_get_str(d, o, path, "title", 0, &p->title) < 0 ||
         s_get_strv(d, o, path, "authors", &p->authors, &p->n_authors) < 0 ||
+        s_get_strv(d, o, path, "aff", &p->affiliations, &n_aff) < 0 ||
+        (p->affiliations && n_aff != p->n_authors && s_fail(d, "%saff: expected one per author", path) < 0) ||
         s_get_str(d, o, path, "abs", 0, &p->abstract) < 0 ||
         s_get_strv(d, o, path, "cats", &p->categories, &p->n_categories) < 0 ||
         s_get_str(d, o, path, "com", 0, &p->comments) < 0 ||
         s_get_str(d, o, path, "jref", 0, &p->journal_ref) < 0 ||
         s_get_str(d, o, path, "doi", 0, &p->doi) < 0) {
+        ax_strv_free(&p->affiliations, n_aff);      /* n_aff may differ from n_authors */
         ax_paper_clear(p);
         return -1;
     }

@@ -47,6 +47,7 @@ static const char *const s_reasons[] = {
     [C_NAME] = "must be 1-64 characters of [A-Za-z0-9_.-], not only dots",
     [C_LANGUAGE] = "must be a language code like en, zh or pt-BR",
     [C_RESPONSE_FORMAT] = "must be json_object or json_schema",
+    [C_ANNOUNCE] = "must be one of new, cross, replace, replace-cross",
 };
 
 #define CF(m) offsetof(ax_config_t, m)
@@ -81,6 +82,12 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     STR("arxiv.rss_url", arxiv.rss_url, C_HTTP, 0, "https://rss.arxiv.org/rss"),
     INT("arxiv.min_interval_ms", arxiv.min_interval_ms, 0, 3600000, "3000"),
     STR("arxiv.user_agent", arxiv.user_agent, C_NONEMPTY, 0, "arxdigest (mailto:you@example.org)"),
+    INT("arxiv.page_size", arxiv.page_size, 1, 2000, "2000"),
+    INT("arxiv.api_result_cap", arxiv.api_result_cap, 1, 1000000, "30000"),
+    {"arxiv.rss_announce_types", T_LIST, CF(arxiv.rss_announce_types), CF(arxiv.n_rss_announce_types), 0, 0,
+     C_ANNOUNCE, 0, "new,cross"},
+    INT("arxiv.max_attempts", arxiv.max_attempts, 1, 20, "6"),
+    INT("arxiv.timeout_s", arxiv.timeout_s, 1, 3600, "120"),
     STR("llm.base_url", llm.base_url, C_HTTP, F_SECRET, "https://api.deepseek.com"),
     STR("llm.model", llm.model, C_NONEMPTY, 0, "deepseek-chat"),
     STR("llm.api_key_env", llm.api_key_env, C_ENVNAME, 0, "ARXDIGEST_LLM_API_KEY"),
@@ -352,6 +359,8 @@ static bool s_value_ok(ax_cfg_check_t check, const char *v)
         return s_language_ok(v);
     case C_RESPONSE_FORMAT:
         return !strcmp(v, "json_object") || !strcmp(v, "json_schema");
+    case C_ANNOUNCE:
+        return !strcmp(v, "new") || !strcmp(v, "cross") || !strcmp(v, "replace") || !strcmp(v, "replace-cross");
     }
     return false;
 }

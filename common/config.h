@@ -13,6 +13,19 @@
 
 #include "paper.h"
 
+/*  arxiv.*: how the broker harvests the live sources (SPEC section 2). */
+typedef struct {
+    char *api_url, *oai_url, *rss_url;
+    int min_interval_ms;        /* floor 3000 for arXiv hosts */
+    char *user_agent;
+    int page_size;              /* api: results per request (<= 2000) */
+    int api_result_cap;         /* api: results one query can page through (30000) */
+    char **rss_announce_types;  /* rss: announce types kept (new, cross, replace, replace-cross) */
+    size_t n_rss_announce_types;
+    int max_attempts;           /* tries of one request before the harvest gives up */
+    int timeout_s;              /* a request that stalls this long is retried */
+} ax_arxiv_cfg_t;
+
 typedef struct {
     struct {
         char *url;              /* redis.url, "redis://[:password@]host:port/db" */
@@ -43,11 +56,7 @@ typedef struct {
         char *group_by;         /* collector.group_by: day | week | month | run */
         char *metrics;
     } collector;
-    struct {
-        char *api_url, *oai_url, *rss_url;
-        int min_interval_ms;    /* floor 3000 for arXiv hosts */
-        char *user_agent;
-    } arxiv;
+    ax_arxiv_cfg_t arxiv;
     struct {
         char *base_url;
         char *model;

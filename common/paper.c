@@ -73,6 +73,7 @@ void ax_paper_clear(ax_paper_t *p)
     free(p->id);
     free(p->title);
     ax_strv_free(&p->authors, p->n_authors);
+    ax_strv_free(&p->affiliations, p->n_authors);
     free(p->abstract);
     ax_strv_free(&p->categories, p->n_categories);
     free(p->comments);
@@ -98,6 +99,10 @@ int ax_paper_copy(ax_paper_t *dst, const ax_paper_t *src)
         dst->authors = ax_strv_dup(src->authors, src->n_authors);
         dst->n_authors = dst->authors ? src->n_authors : 0;
         failed |= !dst->authors;
+        if (src->affiliations && dst->authors) {
+            dst->affiliations = ax_strv_dup(src->affiliations, src->n_authors);
+            failed |= !dst->affiliations;
+        }
     }
     if (src->n_categories) {
         dst->categories = ax_strv_dup(src->categories, src->n_categories);

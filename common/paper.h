@@ -17,6 +17,8 @@ typedef struct {
     char *title;            /* whitespace folded, LaTeX kept */
     char **authors;         /* "First Last" each, in paper order */
     size_t n_authors;
+    char **affiliations;    /* parallel to authors; NULL = none known; an entry may be ""
+                             * (several of one author joined with "; ") */
     char *abstract;         /* whitespace folded, LaTeX kept */
     char **categories;      /* all categories, primary first */
     size_t n_categories;

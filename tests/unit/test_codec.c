@@ -14,13 +14,14 @@
 #include "proto.h"
 
 static char *s_authors[] = {"Yukun Zhang", "Si Dong", "Xu Wang"};
+static char *s_affs[] = {"Kuaishou", "", "Tsinghua University; 快手"};
 static char *s_cats[] = {"cs.IR", "cs.LG"};
 
 static ax_paper_t s_paper(void)
 {
     ax_paper_t p = {.id = "2602.09386", .version = 3,
                     .title = "SMES: Towards Scalable Multi-Task Recommendation via $\\alpha$-Sparsity 快手",
-                    .authors = s_authors, .n_authors = 3, .abstract = "Industrial recommender systems ...",
+                    .authors = s_authors, .n_authors = 3, .affiliations = s_affs, .abstract = "Industrial recommender systems ...",
                     .categories = s_cats, .n_categories = 2, .submitted = 1770724560, .updated = 1770900000,
                     .comments = "10 pages", .journal_ref = NULL, .doi = "10.1145/xyz"};
     return p;
@@ -47,6 +48,13 @@ static void s_assert_paper_eq(const ax_paper_t *a, const ax_paper_t *b)
     assert_int_equal(a->n_authors, b->n_authors);
     for (size_t i = 0; i < a->n_authors; i++)
         assert_string_equal(a->authors[i], b->authors[i]);
+    if (!a->affiliations)
+        assert_null(b->affiliations);
+    else {
+        assert_non_null(b->affiliations);
+        for (size_t i = 0; i < a->n_authors; i++)
+            assert_string_equal(a->affiliations[i], b->affiliations[i]);
+    }
     assert_string_equal(a->abstract, b->abstract);
     assert_int_equal(a->n_categories, b->n_categories);
     assert_string_equal(a->categories[0], b->categories[0]);
@@ -77,6 +85,7 @@ static void test_job_round_trip(void **state)
     ax_paper_t papers[2] = {s_paper(), s_paper()};
     papers[1].id = "hep-th/9901001";
     papers[1].version = 1;
+    papers[1].affiliations = NULL;              /* none known travels as nil */
     msgpack_sbuffer body;
     s_make_job(&body, papers, 2);
     ax_job_t job;
@@ -89,6 +98,7 @@ static void test_job_round_trip(void **state)
     assert_int_equal(job.lease_ms, 60000);
     assert_int_equal(job.n_papers, 2);
     s_assert_paper_eq(&papers[0], &job.papers[0]);
+    s_assert_paper_eq(&papers[1], &job.papers[1]);
     assert_string_equal(job.papers[1].id, "hep-th/9901001");
     assert_int_equal(job.n_profiles, 1);
     ax_profile_t *p = &job.profiles[0];
@@ -210,6 +220,60 @@ static void test_entry_and_runspec_round_trip(void **state)
     assert_string_equal(back.profiles[0].keywords[1].term, "kuaishou");
     ax_runspec_clear(&back);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/*  Packs [{"id": "2602.09386", "authors": [...n_authors], "aff": [...n_aff] or absent}]. */
+static void s_pack_old_paper(msgpack_sbuffer *sb, size_t n_authors, int with_aff, size_t n_aff)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, with_aff ? 3 : 2);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_str_with_body(&pk, "2602.09386", 10);
+    msgpack_pack_str_with_body(&pk, "authors", 7);
+    msgpack_pack_array(&pk, n_authors);
+    for (size_t i = 0; i < n_authors; i++)
+        msgpack_pack_str_with_body(&pk, "A B", 3);
+    if (with_aff) {
+        msgpack_pack_str_with_body(&pk, "aff", 3);
+        msgpack_pack_array(&pk, n_aff);
+        for (size_t i = 0; i < n_aff; i++)
+            msgpack_pack_str_with_body(&pk, "X", 1);
+    }
+}
+
+/*  A paper packed before "aff" existed still decodes (affiliations NULL); an "aff" array
+ *  that is not one per author is refused, without leaking what was decoded. */
+static void test_paper_affiliations_compat(void **state)
+{
+    (void) state;
+    msgpack_sbuffer sb;
+    ax_paper_t *papers = NULL;
+    size_t n = 0;
+    char *err = NULL;
+    s_pack_old_paper(&sb, 2, 0, 0);
+    assert_int_equal(ax_papers_decode(sb.data, sb.size, &papers, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(papers[0].n_authors, 2);
+    assert_null(papers[0].affiliations);
+    ax_paper_clear(&papers[0]);
+    free(papers);
+    msgpack_sbuffer_destroy(&sb);
+
+    s_pack_old_paper(&sb, 2, 1, 3);
+    assert_int_equal(ax_papers_decode(sb.data, sb.size, &papers, &n, &err), -1);
+    assert_non_null(strstr(err, "aff: expected one per author"));
+    free(err);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* A copy keeps them. */
+    ax_paper_t src = s_paper(), dst;
+    assert_int_equal(ax_paper_copy(&dst, &src), 0);
+    assert_string_equal(dst.affiliations[2], "Tsinghua University; 快手");
+    assert_string_equal(dst.affiliations[1], "");
+    ax_paper_clear(&dst);
 }
 
 /*  Every strict prefix of a valid body is truncated: each must fail cleanly. */
@@ -397,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_minimal_paper_when_nothing_kept),
         cmocka_unit_test(test_entry_and_runspec_round_trip),
+        cmocka_unit_test(test_paper_affiliations_compat),
         cmocka_unit_test(test_truncated_bodies_rejected),
         cmocka_unit_test(test_garbage_rejected),
         cmocka_unit_test(test_wrong_types_and_version),

@@ -121,6 +121,13 @@ static void s_assert_defaults(const ax_config_t *cfg)
     assert_string_equal(cfg->arxiv.rss_url, "https://rss.arxiv.org/rss");
     assert_int_equal(cfg->arxiv.min_interval_ms, 3000);
     assert_string_equal(cfg->arxiv.user_agent, "arxdigest (mailto:you@example.org)");
+    assert_int_equal(cfg->arxiv.page_size, 2000);
+    assert_int_equal(cfg->arxiv.api_result_cap, 30000);
+    assert_int_equal(cfg->arxiv.n_rss_announce_types, 2);
+    assert_string_equal(cfg->arxiv.rss_announce_types[0], "new");
+    assert_string_equal(cfg->arxiv.rss_announce_types[1], "cross");
+    assert_int_equal(cfg->arxiv.max_attempts, 6);
+    assert_int_equal(cfg->arxiv.timeout_s, 120);
     assert_string_equal(cfg->llm.base_url, "https://api.deepseek.com");
     assert_string_equal(cfg->llm.model, "deepseek-chat");
     assert_string_equal(cfg->llm.api_key_env, "ARXDIGEST_LLM_API_KEY");
@@ -555,6 +562,25 @@ static void test_endpoints_and_urls(void **state)
 }
 
 /*  The 3 s floor applies to arXiv hosts only; tests use a local server. */
+/*  The live sources' list and bounds: announce types are checked by name, page_size stays
+ *  within arXiv's 2000. */
+static void test_arxiv_harvest_keys(void **state)
+{
+    ax_config_t *cfg = ax_config_new();
+    char *errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "arxiv.rss_announce_types", "new,replace-cross", &errors), 0);
+    assert_int_equal(cfg->arxiv.n_rss_announce_types, 2);
+    assert_string_equal(cfg->arxiv.rss_announce_types[1], "replace-cross");
+    assert_int_equal(ax_config_set(cfg, "arxiv.rss_announce_types", "new,updated", &errors), -1);
+    assert_line(errors, "arxiv.rss_announce_types", "must be one of new, cross, replace, replace-cross");
+    free(errors);
+    errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "arxiv.page_size", "2001", &errors), -1);
+    assert_line(errors, "arxiv.page_size");
+    free(errors);
+    ax_config_destroy(&cfg);
+}
+
 static void test_min_interval_floor(void **state)
 {
     ax_config_t *cfg = ax_config_new();
@@ -883,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types_and_ranges),
         cmocka_unit_test(test_ranges_at_the_edges),
         cmocka_unit_test(test_endpoints_and_urls),
+        cmocka_unit_test(test_arxiv_harvest_keys),
         cmocka_unit_test(test_min_interval_floor),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_several_errors_together),
