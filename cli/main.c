@@ -40,6 +40,7 @@ static void s_usage(FILE *out)
 
 typedef struct {
     const char *command, *config, *workers, *broker, *run;
+    const char *group_by;           /* --group-by as given (render: else the run's own) */
     int wait;
 } s_args_t;
 
@@ -81,6 +82,8 @@ static ax_config_t *s_load(int argc, char **argv, s_args_t *a, int *code)
                 fprintf(stderr, "arxdigest: unknown option or missing value: %s\n", argv[i]);
                 goto fail;
             }
+            if (strcmp(argv[i], "--group-by") == 0)
+                a->group_by = argv[i + 1];
             i++;
         }
     }
@@ -236,8 +239,8 @@ static int s_cmd_redis(ax_config_t *cfg, const s_args_t *a)
     else if (!a->run) {
         fprintf(stderr, "arxdigest: render needs a run id (see `arxdigest status`)\n");
         rc = 2;
-    } else if (ax_output_render_run(c, a->run, cfg->collector.output_dir, NULL, (int64_t) time(NULL), &folder,
-                                    &err) < 0) {
+    } else if (ax_output_render_run(c, a->run, cfg->collector.output_dir, a->group_by ? cfg->collector.group_by : NULL,
+                                    (int64_t) time(NULL), &folder, &err) < 0) {
         fprintf(stderr, "arxdigest: render failed: %s\n", err ? err : "?");
         rc = 1;
     } else {

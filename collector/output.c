@@ -11,15 +11,19 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "atom_feed.h"
 #include "codec.h"
 #include "log.h"
 #include "render.h"
+#include "render_layouts.h"
+#include "site.h"
 #include "store.h"
 #include "text.h"
 
@@ -70,9 +74,18 @@ static int s_cmp_period(const void *a, const void *b)
     return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/*  Orders the entries by period, then by rank within a period, and keeps only the
- *  top_n of each period: what a digest shows. Called while reading a profile's entries,
- *  so memory holds top_n per period, not every matched paper of a backfill. */
+/*  Papers of one period kept for by-category.md, papers.jsonl and the site (digest.md
+ *  shows the first top_n of them): the best AX_OUTPUT_PERIOD_MAX when a period has more. */
+#define AX_OUTPUT_PERIOD_MAX 1000
+
+static size_t s_period_keep(int top_n)
+{
+    return top_n <= 0 ? SIZE_MAX : (size_t) top_n > AX_OUTPUT_PERIOD_MAX ? (size_t) top_n : AX_OUTPUT_PERIOD_MAX;
+}
+
+/*  Orders the entries by period, then by rank within a period, and keeps only what the
+ *  outputs show of each period (s_period_keep). Called while reading a profile's entries,
+ *  so memory holds a bounded number per period, not every matched paper of a backfill. */
 static int s_prune(s_entries_t *e, const char *group_by, int top_n)
 {
     s_keyed_t *keys = calloc(e->n + 1, sizeof *keys);
@@ -93,7 +106,7 @@ static int s_prune(s_entries_t *e, const char *group_by, int top_n)
         for (j = i; j < e->n && strcmp(keys[j].period, keys[i].period) == 0; j++)
             out[o + n++] = e->v[keys[j].idx];
         ax_rank_sort(out + o, n);
-        size_t keep = top_n > 0 && (size_t) top_n < n ? (size_t) top_n : n;
+        size_t keep = s_period_keep(top_n) < n ? s_period_keep(top_n) : n;
         for (size_t k = keep; k < n; k++)
             ax_entry_clear(&out[o + k]);
         o += keep;
@@ -171,12 +184,151 @@ static int s_tz_offset(int64_t t)
     return localtime_r(&tt, &tm) ? (int) tm.tm_gmtoff : 0;
 }
 
-/*  Writes one digest per period of a profile from entries s_prune ordered; appends the
- *  relative paths to digests. */
-static int s_render_profile(const ax_profile_t *prof, const s_entries_t *e, const char *group_by,
+/*  One paper of a digest as a JSON object with every field (papers.jsonl). */
+static json_t *s_strv_json(char *const *v, size_t n);
+
+static json_t *s_time_or_null(int64_t t)
+{
+    char buf[32];
+    return t > 0 ? json_string(ax_time_format(t, "%Y-%m-%dT%H:%M:%SZ", buf, sizeof buf)) : json_null();
+}
+
+static json_t *s_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *s_entry_json(const ax_entry_t *e)
+{
+    const ax_paper_t *p = &e->paper;
+    const ax_verdict_t *v = &e->verdict;
+    const ax_llm_t *l = &v->llm;
+    char abs[300];
+    snprintf(abs, sizeof abs, "https://arxiv.org/abs/%s", p->id ? p->id : "");
+    json_t *o = json_object();
+    json_object_set_new(o, "id", s_str_or_null(p->id));
+    json_object_set_new(o, "version", json_integer(p->version));
+    json_object_set_new(o, "url", json_string(abs));
+    json_object_set_new(o, "title", s_str_or_null(p->title));
+    json_object_set_new(o, "authors", s_strv_json(p->authors, p->n_authors));
+    json_object_set_new(o, "affiliations", p->affiliations ? s_strv_json(p->affiliations, p->n_authors) : json_null());
+    json_object_set_new(o, "abstract", s_str_or_null(p->abstract));
+    json_object_set_new(o, "categories", s_strv_json(p->categories, p->n_categories));
+    json_object_set_new(o, "submitted", s_time_or_null(p->submitted));
+    json_object_set_new(o, "updated", s_time_or_null(p->updated));
+    json_object_set_new(o, "comments", s_str_or_null(p->comments));
+    json_object_set_new(o, "journal_ref", s_str_or_null(p->journal_ref));
+    json_object_set_new(o, "doi", s_str_or_null(p->doi));
+    json_object_set_new(o, "state", json_string(ax_state_name(v->state)));
+    json_object_set_new(o, "reason", s_str_or_null(v->reason));
+    json_object_set_new(o, "hits", s_strv_json(v->hits, v->n_hits));
+    json_object_set_new(o, "company", s_str_or_null(v->company ? v->company : l->company));
+    json_t *llm = json_null();
+    if (l->model || l->score || l->summary) {
+        llm = json_object();
+        json_object_set_new(llm, "title_translated", s_str_or_null(l->title_translated));
+        json_object_set_new(llm, "one_sentence", s_str_or_null(l->one_sentence));
+        json_object_set_new(llm, "summary", s_str_or_null(l->summary));
+        json_object_set_new(llm, "tldr", s_str_or_null(l->tldr));
+        json_object_set_new(llm, "motivation", s_str_or_null(l->motivation));
+        json_object_set_new(llm, "method", s_str_or_null(l->method));
+        json_object_set_new(llm, "result", s_str_or_null(l->result));
+        json_object_set_new(llm, "conclusion", s_str_or_null(l->conclusion));
+        json_object_set_new(llm, "score", l->score ? json_integer(l->score) : json_null());
+        json_object_set_new(llm, "score_reason", s_str_or_null(l->score_reason));
+        json_object_set_new(llm, "company", s_str_or_null(l->company));
+        json_object_set_new(llm, "tags_top", s_strv_json(l->tags_top, l->n_tags_top));
+        json_object_set_new(llm, "tags_detail", s_strv_json(l->tags_detail, l->n_tags_detail));
+        json_object_set_new(llm, "model", s_str_or_null(l->model));
+        json_object_set_new(llm, "prompt_version", s_str_or_null(l->prompt_version));
+    }
+    json_object_set_new(o, "llm", llm);
+    return o;
+}
+
+/*  fopen for writing, with the error naming the file. */
+static FILE *s_create(const char *path, char **err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        ax_set_error(err, "cannot write %s: %s", path, strerror(errno));
+    return f;
+}
+
+/*  Closes f; -1 with *err when writing failed (wrc < 0 or the close did). */
+static int s_finish(FILE *f, int wrc, const char *path, char **err)
+{
+    if (fclose(f) != 0 || wrc < 0) {
+        ax_set_error(err, "cannot write %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+/*  The Markdown files of one period in dir: digest.md (the first top_n), by-category.md,
+ *  papers.jsonl and papers/<id>.md (all n). */
+static int s_render_period(const ax_profile_t *prof, const char *period, const ax_entry_t *v, size_t n,
+                           const char *dir, int64_t generated_at, char **err)
+{
+    char path[4800];
+    int tz = s_tz_offset(generated_at);
+    size_t top = prof->top_n > 0 && (size_t) prof->top_n < n ? (size_t) prof->top_n : n;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/digest.md", dir);
+    if (!(f = s_create(path, err)) ||
+        s_finish(f, ax_render_digest_md(f, prof, period, v, top, generated_at, tz), path, err) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/by-category.md", dir);
+    if (!(f = s_create(path, err)) ||
+        s_finish(f, ax_render_by_category_md(f, prof, period, v, n, generated_at, tz), path, err) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/papers.jsonl", dir);
+    if (!(f = s_create(path, err)))
+        return -1;
+    int wrc = 0;
+    for (size_t i = 0; i < n && wrc == 0; i++) {
+        json_t *o = s_entry_json(&v[i]);
+        wrc = o && json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 && fputc('\n', f) != EOF ? 0 : -1;
+        json_decref(o);
+    }
+    if (s_finish(f, wrc, path, err) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/papers", dir);
+    if (n && s_mkdirs(path) < 0) {
+        ax_set_error(err, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        if (ax_paper_file_name(v[i].paper.id, name, sizeof name) < 0)
+            continue;                   /* an id no file can be named after: no page */
+        snprintf(path, sizeof path, "%s/papers/%s", dir, name);
+        if (!(f = s_create(path, err)) || s_finish(f, ax_render_paper_md(f, prof, &v[i]), path, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*  Every output of one profile from the entries s_prune ordered: per period its folder
+ *  (s_render_period), the site with feed.xml, and index.md across the periods. Appends
+ *  the digests' relative paths to digests. */
+static int s_render_profile(const ax_profile_t *prof, const char *run, const s_entries_t *e, const char *group_by,
                             const char *folder, int64_t generated_at, json_t *digests, char **err)
 {
     int whole = strcmp(group_by, "run") == 0;
+    char pdir[4096], sdir[4200], path[4400];
+    if (snprintf(pdir, sizeof pdir, "%s/%s", folder, prof->name) >= (int) sizeof pdir) {
+        *err = strdup("output path too long");
+        return -1;
+    }
+    snprintf(sdir, sizeof sdir, "%s/site", pdir);
+    snprintf(path, sizeof path, "%s/feed.xml", sdir);
+    ax_site_t *site = ax_site_open(sdir, prof, run, generated_at, err);
+    ax_atom_feed_t *feed = site ? ax_atom_feed_open(path, prof, run, generated_at, NULL, err) : NULL;
+    json_t *index = json_array();       /* [period, papers] of each digest, for index.md */
+    int rc = -1;
+    if (!feed || ax_site_set_feed(site, "feed.xml") < 0)
+        goto done;
     /* A profile with no kept paper still gets one (empty) digest, so the reader sees "0". */
     size_t i = 0;
     do {
@@ -189,33 +341,72 @@ static int s_render_profile(const ax_profile_t *prof, const s_entries_t *e, cons
             if (strcmp(next, period) != 0)
                 break;
         }
-        char dir[4096], path[4200], rel[512];
-        int too_long = snprintf(rel, sizeof rel, "%s%s%s/digest.md", prof->name, whole ? "" : "/",
-                                whole ? "" : period) >= (int) sizeof rel;
-        too_long |= snprintf(dir, sizeof dir, "%s/%s%s%s", folder, prof->name, whole ? "" : "/",
-                             whole ? "" : period) >= (int) sizeof dir;
-        too_long |= snprintf(path, sizeof path, "%s/%s", folder, rel) >= (int) sizeof path;
-        FILE *f = NULL;
-        if (too_long) {
+        const char *shown = whole ? "all" : period;
+        char dir[4400], rel[512], href[128];
+        if (snprintf(rel, sizeof rel, "%s%s%s/digest.md", prof->name, whole ? "" : "/", whole ? "" : period) >=
+                (int) sizeof rel ||
+            snprintf(dir, sizeof dir, "%s%s%s", pdir, whole ? "" : "/", whole ? "" : period) >= (int) sizeof dir) {
             *err = strdup("output path too long");
-            return -1;
+            goto done;
         }
-        if (s_mkdirs(dir) < 0 || !(f = fopen(path, "w"))) {
-            if (asprintf(err, "cannot write %s: %s", path, strerror(errno)) < 0)
-                *err = NULL;
-            return -1;
+        if (s_mkdirs(dir) < 0) {
+            ax_set_error(err, "cannot create %s: %s", dir, strerror(errno));
+            goto done;
         }
-        int wrc = ax_render_digest_md(f, prof, whole ? "all" : period, e->v + i, j - i, generated_at,
-                                      s_tz_offset(generated_at));
-        if (fclose(f) != 0 || wrc < 0) {
-            if (asprintf(err, "cannot write %s", path) < 0)
-                *err = NULL;
-            return -1;
+        size_t n = j - i, top = prof->top_n > 0 && (size_t) prof->top_n < n ? (size_t) prof->top_n : n;
+        if (s_render_period(prof, shown, e->v + i, n, dir, generated_at, err) < 0 ||
+            ax_site_add_digest(site, shown, e->v + i, n, err) < 0)
+            goto done;
+        if (ax_site_digest_file(shown, href, sizeof href) < 0 || ax_atom_feed_add(feed, shown, href, e->v + i, top) < 0) {
+            ax_set_error(err, "feed.xml: cannot add the digest of %s", shown);
+            goto done;
         }
         json_array_append_new(digests, json_string(rel));
+        json_array_append_new(index, json_pack("[s,I,I]", shown, (json_int_t) n, (json_int_t) top));
         i = j;
     } while (i < e->n);
-    return 0;
+    /* index.md: the periods, newest first, with links to their files. */
+    snprintf(path, sizeof path, "%s/index.md", pdir);
+    FILE *f = s_create(path, err);
+    if (!f)
+        goto done;
+    int zh = prof->language && strncmp(prof->language, "zh", 2) == 0, wrc = 0;
+    char *title = ax_md_escape(prof->title && *prof->title ? prof->title : prof->name);
+    wrc |= fprintf(f, "# %s\n\n", title ? title : "") < 0;
+    free(title);
+    wrc |= fprintf(f, zh ? "共 %zu 期摘要，最新在前。[网站](site/index.html) · [订阅](site/feed.xml)\n\n"
+                         : "%zu digests, newest first. [Site](site/index.html) · [Feed](site/feed.xml)\n\n",
+                   json_array_size(index)) < 0;
+    for (size_t k = json_array_size(index); k-- > 0;) {
+        json_t *row = json_array_get(index, k);
+        const char *per = json_string_value(json_array_get(row, 0));
+        const char *sub = whole ? "" : per;
+        wrc |= fprintf(f, zh ? "- **%s** — %lld 篇（Top %lld）: [摘要](%s%sdigest.md) · [分类](%s%sby-category.md) · "
+                               "[papers.jsonl](%s%spapers.jsonl)\n"
+                             : "- **%s** — %lld papers (top %lld): [digest](%s%sdigest.md) · "
+                               "[by category](%s%sby-category.md) · [papers.jsonl](%s%spapers.jsonl)\n",
+                       per, (long long) json_integer_value(json_array_get(row, 1)),
+                       (long long) json_integer_value(json_array_get(row, 2)), sub, *sub ? "/" : "", sub,
+                       *sub ? "/" : "", sub, *sub ? "/" : "") < 0;
+    }
+    if (s_finish(f, wrc ? -1 : 0, path, err) < 0)
+        goto done;
+    rc = 0;
+done:
+    json_decref(index);
+    char *cerr = NULL;                  /* the feed and the site are written as they close */
+    if (feed && ax_atom_feed_close(&feed, &cerr) < 0 && rc == 0) {
+        *err = cerr, cerr = NULL;
+        rc = -1;
+    }
+    free(cerr);
+    cerr = NULL;
+    if (site && ax_site_close(&site, &cerr) < 0 && rc == 0) {
+        *err = cerr, cerr = NULL;
+        rc = -1;
+    }
+    free(cerr);
+    return rc;
 }
 
 static const char *s_state_keys[] = {"matched", "enriched", "below_threshold", "excluded", "failed"};
@@ -362,7 +553,7 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
         if (llm_mode && s_unenriched(c, run, prof->name, counts, err) < 0)
             goto done;
         if (s_load_entries(c, run, prof, group_by, &e, err) < 0 ||
-            s_render_profile(prof, &e, group_by, folder, generated_at, digests, err) < 0) {
+            s_render_profile(prof, run, &e, group_by, folder, generated_at, digests, err) < 0) {
             s_entries_free(&e);
             goto done;
         }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "text.h"
+#include "writer.h"
 
 /*  Every text of digest.md that depends on the language. Numbers are printed between
  *  a prefix and a suffix so that no format string comes from a table. */
@@ -401,33 +402,9 @@ char *ax_md_escape(const char *s)
 
 /* ---------------------------------------------------------------- writing */
 
-/*  Output of one digest: the first failed write or OOM sets err, later writes are
- *  skipped, and the renderer reports -1 at the end. */
-typedef struct {
-    FILE *out;
-    int err;
-} s_writer_t;
-
-static void s_put(s_writer_t *w, const char *s)
-{
-    if (!w->err && fputs(s, w->out) == EOF)
-        w->err = 1;
-}
-
-static void s_putf(s_writer_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_putf(s_writer_t *w, const char *fmt, ...)
-{
-    if (w->err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vfprintf(w->out, fmt, ap) < 0)
-        w->err = 1;
-    va_end(ap);
-}
 
 /*  Writes untrusted text s escaped for Markdown. */
-static void s_put_md(s_writer_t *w, const char *s)
+static void s_put_md(ax_writer_t *w, const char *s)
 {
     if (w->err)
         return;
@@ -436,45 +413,45 @@ static void s_put_md(s_writer_t *w, const char *s)
         w->err = 1;
         return;
     }
-    s_put(w, esc);
+    ax_w_put(w, esc);
     free(esc);
 }
 
 /*  "**label**: " at the start of a field. */
-static void s_put_label(s_writer_t *w, const char *label)
+static void s_put_label(ax_writer_t *w, const char *label)
 {
-    s_putf(w, "**%s**: ", label);
+    ax_w_putf(w, "**%s**: ", label);
 }
 
 /*  Abstract page of a paper: http://arxiv.org/abs/<id>v<version>. The id is written
  *  byte by byte, percent-encoding anything outside [A-Za-z0-9._/-], so a hostile id
  *  cannot end the link or add a title to it. */
-static void s_put_abs_url(s_writer_t *w, const ax_paper_t *paper)
+static void s_put_abs_url(ax_writer_t *w, const ax_paper_t *paper)
 {
-    s_put(w, "http://arxiv.org/abs/");
+    ax_w_put(w, "http://arxiv.org/abs/");
     for (const char *p = paper->id ? paper->id : ""; *p; p++) {
         unsigned char c = (unsigned char) *p;
         if (s_is_alnum(c) || c == '.' || c == '_' || c == '/' || c == '-')
-            s_putf(w, "%c", c);
+            ax_w_putf(w, "%c", c);
         else
-            s_putf(w, "%%%02X", c);
+            ax_w_putf(w, "%%%02X", c);
     }
     if (paper->version > 0)
-        s_putf(w, "v%d", paper->version);
+        ax_w_putf(w, "v%d", paper->version);
 }
 
 /*  Digest header: heading, generation time, count and sort rule, then the rule. */
-static void s_put_header(s_writer_t *w, const s_labels_t *l, const ax_profile_t *profile,
+static void s_put_header(ax_writer_t *w, const s_labels_t *l, const ax_profile_t *profile,
                          const char *period, size_t shown, int64_t generated_at,
                          int tz_offset_s)
 {
-    s_put(w, "# ");
+    ax_w_put(w, "# ");
     s_put_md(w, s_has_text(profile->title) ? profile->title : profile->name);
     if (period && *period && strcmp(period, "all") != 0) {
-        s_put(w, " — ");
+        ax_w_put(w, " — ");
         s_put_md(w, period);
     }
-    s_put(w, "\n\n");
+    ax_w_put(w, "\n\n");
 
     char when[64];
     int64_t local;
@@ -482,32 +459,32 @@ static void s_put_header(s_writer_t *w, const s_labels_t *l, const ax_profile_t 
         || s_format_utc(local, l->generated_fmt, when, sizeof when) != 0)
         snprintf(when, sizeof when, "%s", l->unknown);
     s_put_label(w, l->generated);
-    s_putf(w, "%s\n", when);
+    ax_w_putf(w, "%s\n", when);
     s_put_label(w, l->count);
     size_t top = profile->top_n > 0 ? (size_t) profile->top_n : shown;
-    s_putf(w, "%zu%s%zu%s\n", shown, l->count_mid, top, l->count_end);
+    ax_w_putf(w, "%zu%s%zu%s\n", shown, l->count_mid, top, l->count_end);
     s_put_label(w, l->sort);
-    s_putf(w, "%s\n\n---\n\n", l->sort_rule);
+    ax_w_putf(w, "%s\n\n---\n\n", l->sort_rule);
 }
 
 /*  The interest field: 【5分】 reason, or the "not scored" text of a keyword-only run. */
-static void s_put_score(s_writer_t *w, const s_labels_t *l, const ax_llm_t *llm)
+static void s_put_score(ax_writer_t *w, const s_labels_t *l, const ax_llm_t *llm)
 {
     s_put_label(w, l->interest);
     if (llm->score < 1 || llm->score > 5) {
-        s_put(w, l->not_scored);
+        ax_w_put(w, l->not_scored);
     } else {
-        s_putf(w, "【%d%s】", llm->score, l->score_post);
+        ax_w_putf(w, "【%d%s】", llm->score, l->score_post);
         if (s_has_text(llm->score_reason)) {
-            s_put(w, " ");
+            ax_w_put(w, " ");
             s_put_md(w, llm->score_reason);
         }
     }
-    s_put(w, "\n\n");
+    ax_w_put(w, "\n\n");
 }
 
 /*  One paper: "## i. title" and its fields, ending with the rule and a blank line. */
-static void s_put_paper(s_writer_t *w, const s_labels_t *l, size_t rank, const ax_entry_t *e)
+static void s_put_paper(ax_writer_t *w, const s_labels_t *l, size_t rank, const ax_entry_t *e)
 {
     const ax_paper_t *p = &e->paper;
     const ax_verdict_t *v = &e->verdict;
@@ -515,25 +492,25 @@ static void s_put_paper(s_writer_t *w, const s_labels_t *l, size_t rank, const a
     int translated = s_has_text(llm->title_translated)
                      && !(p->title && strcmp(llm->title_translated, p->title) == 0);
 
-    s_putf(w, "## %zu. ", rank);
+    ax_w_putf(w, "## %zu. ", rank);
     if (translated)
         s_put_md(w, llm->title_translated);
     else
         s_put_md(w, s_has_text(p->title) ? p->title : p->id);
-    s_put(w, "\n\n");
+    ax_w_put(w, "\n\n");
 
     if (translated || l->english_title_always) {
         s_put_label(w, l->english_title);
         if (s_has_text(p->title))
             s_put_md(w, p->title);
         else
-            s_put(w, l->unknown);
-        s_put(w, "\n\n");
+            ax_w_put(w, l->unknown);
+        ax_w_put(w, "\n\n");
     }
 
     s_put_label(w, l->authors);
     if (p->n_authors == 0) {
-        s_put(w, l->unknown);
+        ax_w_put(w, l->unknown);
     } else {
         char *authors = ax_format_authors(p, l->lang);
         if (!authors)
@@ -542,20 +519,20 @@ static void s_put_paper(s_writer_t *w, const s_labels_t *l, size_t rank, const a
             s_put_md(w, authors);
         free(authors);
     }
-    s_put(w, "\n\n");
+    ax_w_put(w, "\n\n");
 
     char when[32];
     s_put_label(w, l->submitted);
     if (p->submitted > 0 && s_format_utc(p->submitted, "%Y-%m-%d %H:%M", when, sizeof when) == 0)
-        s_put(w, when);
+        ax_w_put(w, when);
     else
-        s_put(w, l->unknown);
-    s_put(w, "\n\n");
+        ax_w_put(w, l->unknown);
+    ax_w_put(w, "\n\n");
 
     s_put_label(w, l->link);
-    s_putf(w, "[%s](", l->link_text);
+    ax_w_putf(w, "[%s](", l->link_text);
     s_put_abs_url(w, p);
-    s_put(w, ")\n\n");
+    ax_w_put(w, ")\n\n");
 
     s_put_label(w, l->company);
     if (s_has_text(llm->company))
@@ -563,27 +540,27 @@ static void s_put_paper(s_writer_t *w, const s_labels_t *l, size_t rank, const a
     else if (s_has_text(v->company))
         s_put_md(w, v->company);
     else
-        s_put(w, l->unknown);
-    s_put(w, "\n\n");
+        ax_w_put(w, l->unknown);
+    ax_w_put(w, "\n\n");
 
     s_put_label(w, l->keywords);
-    s_putf(w, "【%zu】", v->n_hits);
+    ax_w_putf(w, "【%zu】", v->n_hits);
     for (size_t i = 0; i < v->n_hits; i++) {
-        s_put(w, i == 0 ? " " : ", ");
+        ax_w_put(w, i == 0 ? " " : ", ");
         s_put_md(w, v->hits[i]);
     }
-    s_put(w, "\n\n");
+    ax_w_put(w, "\n\n");
 
     s_put_score(w, l, llm);
 
-    s_putf(w, "**%s**:\n", l->summary);
+    ax_w_putf(w, "**%s**:\n", l->summary);
     if (s_has_text(llm->summary))
         s_put_md(w, llm->summary);
     else if (s_has_text(p->abstract))
         s_put_md(w, p->abstract);
     else
-        s_put(w, l->no_summary);
-    s_put(w, "\n\n---\n\n");
+        ax_w_put(w, l->no_summary);
+    ax_w_put(w, "\n\n---\n\n");
 }
 
 int ax_render_digest_md(FILE *out, const ax_profile_t *profile, const char *period,
@@ -597,10 +574,10 @@ int ax_render_digest_md(FILE *out, const ax_profile_t *profile, const char *peri
     if (profile->top_n > 0 && (size_t) profile->top_n < shown)
         shown = (size_t) profile->top_n;
 
-    s_writer_t w = {.out = out};
+    ax_writer_t w = {.out = out};
     s_put_header(&w, l, profile, period, shown, generated_at, tz_offset_s);
     if (shown == 0)
-        s_putf(&w, "%s\n", l->no_papers);
+        ax_w_putf(&w, "%s\n", l->no_papers);
     for (size_t i = 0; i < shown; i++)
         s_put_paper(&w, l, i + 1, &entries[i]);
     if (fflush(out) != 0 || ferror(out))

@@ -18,6 +18,7 @@ PKGS=(
   python3 python3-zmq python3-msgpack python3-yaml   # test helpers: fake peers, fake servers, checks
   zstd                   # unpacking fixture archives in tests
   clang libclang-rt-14-dev   # libFuzzer for the decoder fuzz test
+  chromium               # headless browser for the static-site test (tests/integration/test_site_browser.sh)
 )
 
 SUDO=""

@@ -1,0 +1,17 @@
+/*  writer.h: the error-latching output of the renderers. The first failed write (or an
+ *  OOM a renderer reports with ax_w_fail) sets err, later writes are skipped, and the
+ *  renderer returns -1 at the end instead of checking every line. */
+#ifndef AX_WRITER_H
+#define AX_WRITER_H
+
+#include <stdio.h>
+
+typedef struct {
+    FILE *out;
+    int err;
+} ax_writer_t;
+
+void ax_w_put(ax_writer_t *w, const char *s);
+void ax_w_putf(ax_writer_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
