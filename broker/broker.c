@@ -16,8 +16,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "run.h"
 #include "source.h"
@@ -37,6 +39,7 @@ struct ax_broker {
     void *zmq;
     void *jobs;                     /* ROUTER */
     void *control;                  /* REP */
+    ax_curve_t *curve;              /* CURVE keys and the ZAP allow-list (curve.h) */
     ax_redis_link_t redis;
     struct {
         int lease_ms, heartbeat_ms, liveness, max_attempts;
@@ -69,6 +72,7 @@ static void s_job_retry(ax_broker_t *self, ax_run_t *run, ax_run_job_t *job, con
     if (job->attempt < (uint32_t) self->t.max_attempts) {
         ax_log_warn("job re-queued|run=%s job=%" PRIu64 " attempt=%u reason=\"%s\"", run->id, job->id,
                     job->attempt, why);
+        ax_metrics_add("arxdigest_broker_jobs_requeued_total", NULL, 1);
         ax_run_push(run, job, 1);
         return;
     }
@@ -93,6 +97,7 @@ static void s_run_fail(ax_broker_t *self, const char *why)
     redisContext *c = s_redis(self);
     why = why && *why ? why : "harvest failed";
     ax_log_error("run failed|run=%s error=\"%s\"", run->id, why);
+    ax_metrics_add("arxdigest_broker_runs_total", "state=\"failed\"", 1);
     redisReply *r = c ? ax_redis_cmd(c, &err, "HSET %s state failed error %s", ax_run_key(key, sizeof key, run->id, ""),
                                      why)
                       : NULL;
@@ -150,6 +155,7 @@ static void s_run_check_complete(ax_broker_t *self)
         return;
     }
     run->state = "collected";
+    ax_metrics_add("arxdigest_broker_runs_total", "state=\"collected\"", 1);
     ax_log_info("run collected|run=%s harvested=%" PRIu64 " jobs=%" PRIu64 " failed_jobs=%" PRIu64 " seconds=%.1f",
                 run->id, run->n.harvested, run->n.jobs_total, run->n.jobs_failed,
                 (double) (ax_now_ms() - run->started_ms) / 1000.0);
@@ -174,6 +180,26 @@ static void s_worker_send(ax_broker_t *self, s_worker_t *w, const char *cmd, con
     if (ax_proto_send(self->jobs, w->identity, w->identity_len, cmd, body, len) < 0)
         ax_log_warn("send failed|worker=%s cmd=%s error=\"%s\"", w->name, cmd, zmq_strerror(errno));
     w->last_sent_ms = ax_mono_ms();
+}
+
+/*  Worker i said BYE: the jobs it held go back to the front of the queue at once. A
+ *  hand-back is not a failed dispatch, so it does not count towards max_attempts. */
+static void s_worker_handback(ax_broker_t *self, size_t i)
+{
+    ax_run_t *run = self->active;
+    for (size_t k = 0; run && k < run->n_inflight;) {
+        ax_run_job_t *job = run->inflight[k];
+        if (job->worker != (int) i) {
+            k++;
+            continue;
+        }
+        run->inflight[k] = run->inflight[--run->n_inflight];
+        if (job->attempt > 0)
+            job->attempt--;
+        ax_log_info("job handed back|run=%s job=%" PRIu64 " worker=%s", run->id, job->id, self->workers[i].name);
+        ax_metrics_add("arxdigest_broker_jobs_handed_back_total", NULL, 1);
+        ax_run_push(run, job, 1);
+    }
 }
 
 /*  Forgets worker i and re-queues the jobs it held. */
@@ -316,6 +342,7 @@ static void s_on_worker_msg(ax_broker_t *self, ax_msg_t *msg)
         ax_proto_send(self->jobs, msg->identity, msg->identity_len, "RESET", NULL, 0);
         goto done;
     } else if (is_bye) {
+        s_worker_handback(self, (size_t) i);
         s_worker_remove(self, (size_t) i, "said BYE");
         goto done;
     } else if (!is_hb) {
@@ -465,6 +492,17 @@ static void s_check_leases_and_heartbeats(ax_broker_t *self)
     }
 }
 
+/*  The broker's gauges for /metrics, sampled every tick (100 ms). */
+static void s_metrics_gauges(ax_broker_t *self)
+{
+    ax_run_t *run = self->active;
+    ax_metrics_set("arxdigest_broker_workers", NULL, (double) self->n_workers);
+    ax_metrics_set("arxdigest_broker_jobs_queued", NULL, run ? (double) run->n_pending : 0);
+    ax_metrics_set("arxdigest_broker_jobs_in_flight", NULL, run ? (double) run->n_inflight : 0);
+    ax_metrics_set("arxdigest_broker_runs_active", NULL, run ? 1 : 0);
+    ax_metrics_set("arxdigest_broker_runs_waiting", NULL, (double) self->n_queued);
+}
+
 /*  ax:broker: what `arxdigest status` shows of the broker (workers alive, jobs in
  *  flight and queued), refreshed every second. Best effort: a failure is retried. */
 static void s_publish_broker(ax_broker_t *self)
@@ -486,6 +524,7 @@ int ax_broker_run(ax_broker_t *self)
 {
     int64_t last_tick = 0, last_publish = 0;
     while (!ax_stop_requested) {
+        ax_metrics_heartbeat();
         ax_run_t *run = self->active;
         /* Harvest only a bounded window ahead of the workers. */
         uint32_t credit = 0;
@@ -536,6 +575,7 @@ int ax_broker_run(ax_broker_t *self)
         if (now - last_tick >= 100) {
             last_tick = now;
             s_check_leases_and_heartbeats(self);
+            s_metrics_gauges(self);
         }
         if (now - last_publish >= 1000) {
             last_publish = now;
@@ -543,7 +583,12 @@ int ax_broker_run(ax_broker_t *self)
         }
         s_run_check_complete(self);
     }
-    ax_log_info("broker stopping");
+    /* Save what this turn finished: a restarted broker then re-sends nothing done. */
+    if (self->active)
+        ax_run_flush(self->active, s_redis(self));
+    s_publish_broker(self);
+    ax_log_info("broker stopping|run=%s jobs_inflight=%zu jobs_queued=%zu", self->active ? self->active->id : "-",
+                self->active ? self->active->n_inflight : 0, self->active ? self->active->n_pending : 0);
     return 0;
 }
 
@@ -571,6 +616,9 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
     zmq_setsockopt(self->control, ZMQ_LINGER, &linger, sizeof linger);
     /* Unroutable sends fail instead of vanishing, so a JOB to a gone worker is noticed. */
     zmq_setsockopt(self->jobs, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
+    if (!(self->curve = ax_curve_server_new(cfg, self->zmq, err)) || ax_curve_apply(self->curve, self->jobs, NULL) < 0
+        || ax_curve_apply(self->curve, self->control, NULL) < 0)
+        goto fail;
     if (zmq_bind(self->jobs, cfg->broker.bind) < 0) {
         if (asprintf(err, "broker.bind: cannot bind %s: %s", cfg->broker.bind, zmq_strerror(errno)) < 0)
             *err = NULL;
@@ -622,6 +670,7 @@ void ax_broker_destroy(ax_broker_t **self_p)
         zmq_close(self->jobs);
     if (self->control)
         zmq_close(self->control);
+    ax_curve_destroy(&self->curve);
     if (self->zmq)
         zmq_ctx_term(self->zmq);
     ax_redis_link_close(&self->redis);

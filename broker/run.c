@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "text.h"
 
@@ -328,6 +329,9 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
         s_job_destroy(&job);
         return -1;
     }
+    ax_metrics_add("arxdigest_broker_papers_harvested_total", NULL, (double) (n.harvested - run->n.harvested));
+    ax_metrics_add("arxdigest_broker_papers_duplicate_total", NULL, (double) (n.duplicates - run->n.duplicates));
+    ax_metrics_add("arxdigest_broker_jobs_created_total", NULL, job ? 1 : 0);
     run->n = n;
     run->state = state;
     if (job)
@@ -469,6 +473,7 @@ int ax_run_finish(ax_run_t *run, redisContext *c, ax_run_job_t *job, int failed)
     run->done_unsaved[run->n_done_unsaved++] = job->id;
     run->n.jobs_done++;
     run->n.jobs_failed += failed ? 1 : 0;
+    ax_metrics_add(failed ? "arxdigest_broker_jobs_failed_total" : "arxdigest_broker_jobs_done_total", NULL, 1);
     s_job_destroy(&job);
     return 0;                           /* recorded by the next ax_run_flush, with its neighbours */
 }

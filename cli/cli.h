@@ -53,4 +53,8 @@ int ax_client_wait(ax_redis_link_t *link, const char *run, ax_local_t *local);
 /*  Prints the state of run, or of the latest runs when run is NULL. 0 / -1. */
 int ax_client_status(redisContext *c, const char *run);
 
+/*  `arxdigest keygen [--out DIR] [--force] NAME` (keygen.c): writes DIR/NAME.key (mode
+ *  0600) and DIR/NAME.pub, prints the public key. Returns the exit code. */
+int ax_cli_keygen(int argc, char **argv);
+
 #endif

@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "codec.h"
+#include "curve.h"
 #include "daemon.h"
 #include "proto.h"
 #include "store.h"
@@ -40,8 +41,16 @@ char *ax_client_submit(const ax_config_t *cfg, const char *control)
 
     void *ctx = zmq_ctx_new();
     void *req = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
+    char *curve_err = NULL;
+    ax_curve_t *curve = ctx ? ax_curve_client_new(cfg, ctx, &curve_err) : NULL;
     int linger = 0;
-    if (!req || zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger) < 0 || zmq_connect(req, control) < 0) {
+    if (ctx && !curve) {
+        fprintf(stderr, "arxdigest: %s\n", curve_err ? curve_err : "out of memory");
+        free(curve_err);
+        goto done;
+    }
+    if (!req || zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger) < 0
+        || ax_curve_apply(curve, req, "broker") < 0 || zmq_connect(req, control) < 0) {
         fprintf(stderr, "arxdigest: cannot connect to the broker at %s: %s\n", control, zmq_strerror(errno));
         goto done;
     }
@@ -81,6 +90,7 @@ done:
     msgpack_sbuffer_destroy(&sb);
     if (req)
         zmq_close(req);
+    ax_curve_destroy(&curve);
     if (ctx)
         zmq_ctx_term(ctx);
     return run;

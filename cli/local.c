@@ -124,9 +124,14 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
     if (c) {
         redisFree(c);
         snprintf(local->redis_url, sizeof local->redis_url, "%s", cfg->redis.url);
-        fprintf(stderr, "redis: using %s\n", cfg->redis.url);
+        char *shown = ax_redis_url_redacted(cfg->redis.url);     /* never the password */
+        fprintf(stderr, "redis: using %s\n", shown ? shown : "redis.url");
+        free(shown);
     } else {
-        fprintf(stderr, "redis: %s is not reachable; starting a private redis-server\n", cfg->redis.url);
+        char *shown = ax_redis_url_redacted(cfg->redis.url);
+        fprintf(stderr, "redis: %s is not reachable (%s); starting a private redis-server\n",
+                shown ? shown : "redis.url", err ? err : "?");
+        free(shown);
         if (s_start_redis(local) < 0)
             goto fail;
     }

@@ -24,6 +24,7 @@ static void s_usage(FILE *out)
             "  submit   submit a run to a running cluster (prints the run id; --wait follows it)\n"
             "  status   [RUN] state of a run, or of the latest runs\n"
             "  render   RUN  write a run's digests again from what is stored (no LLM request)\n"
+            "  keygen   [--out DIR] NAME  write a CURVE key pair DIR/NAME.key and NAME.pub (curve.*)\n"
             "\n"
             "options:\n"
             "  --config FILE       YAML config (default: ./arxdigest.yaml when it exists)\n"
@@ -261,6 +262,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     s_args_t a = {.command = argv[1]};
+    if (strcmp(a.command, "keygen") == 0)
+        return ax_cli_keygen(argc, argv);
     if (strcmp(a.command, "run") != 0 && strcmp(a.command, "submit") != 0 && strcmp(a.command, "status") != 0 &&
         strcmp(a.command, "render") != 0) {
         fprintf(stderr, "arxdigest: unknown command '%s'\n", a.command);

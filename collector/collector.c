@@ -11,8 +11,10 @@
 #include <zmq.h>
 
 #include "codec.h"
+#include "curve.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "output.h"
 #include "proto.h"
 #include "store.h"
@@ -21,6 +23,7 @@
 struct ax_collector {
     void *zmq;
     void *results;                  /* ROUTER */
+    ax_curve_t *curve;              /* CURVE keys and the ZAP allow-list (curve.h) */
     ax_redis_link_t redis;
     char *output_dir;
     int64_t last_render_check_ms;
@@ -30,6 +33,25 @@ struct ax_collector {
 static redisContext *s_redis(ax_collector_t *self)
 {
     return ax_redis_link_get(&self->redis);
+}
+
+/*  Counts a stored RESULT's verdicts per profile and state (arxdigest_collector_papers_total). */
+static void s_count_verdicts(const ax_result_t *res)
+{
+    for (size_t p = 0; p < res->n_profiles; p++) {
+        size_t n[AX_STATE_COUNT] = {0};
+        for (size_t i = 0; i < res->n_items; i++)
+            if ((size_t) res->items[i].verdicts[p].state < AX_STATE_COUNT)
+                n[res->items[i].verdicts[p].state]++;
+        for (size_t s = AX_STATE_MATCHED; s < AX_STATE_COUNT; s++) {
+            char labels[256] = "";
+            if (n[s] == 0)
+                continue;
+            ax_metrics_label(labels, sizeof labels, "profile", res->profiles[p]);
+            ax_metrics_label(labels, sizeof labels, "state", ax_state_name((ax_state_t) s));
+            ax_metrics_add("arxdigest_collector_papers_total", labels, (double) n[s]);
+        }
+    }
 }
 
 /*  RESULT: decode, store, and only then ACK. A result that cannot be stored is not
@@ -42,6 +64,7 @@ static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
     char *err = NULL;
     if (ax_result_decode(body, len, &res, &err) < 0) {
         self->rejected++;
+        ax_metrics_add("arxdigest_collector_results_rejected_total", NULL, 1);
         ax_log_warn("bad RESULT dropped|peer=%s error=\"%s\"", ax_proto_peer(msg), err ? err : "?");
         free(err);
         return;
@@ -50,17 +73,22 @@ static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
     if (!c || ax_store_result(c, &res, &err) < 0) {
         ax_log_warn("result not stored, no ACK|run=%s job=%" PRIu64 " error=\"%s\"", res.run, res.job,
                     err ? err : "redis unreachable");
+        ax_metrics_add("arxdigest_collector_results_unstored_total", NULL, 1);
         free(err);
         ax_result_clear(&res);
         return;
     }
     self->stored++;
+    ax_metrics_add("arxdigest_collector_results_stored_total", NULL, 1);
+    s_count_verdicts(&res);
     ax_ctl_t ack = {.run = res.run, .job = res.job};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     ax_ctl_encode(&sb, &ack);
     if (ax_proto_send(self->results, msg->identity, msg->identity_len, "ACK", sb.data, sb.size) < 0)
         ax_log_warn("ACK not sent|run=%s job=%" PRIu64 " error=\"%s\"", res.run, res.job, zmq_strerror(errno));
+    else
+        ax_metrics_add("arxdigest_collector_acks_total", NULL, 1);
     msgpack_sbuffer_destroy(&sb);
     ax_result_clear(&res);
 }
@@ -87,11 +115,14 @@ static void s_render_pending(ax_collector_t *self)
         freeReplyObject(r);
         if (ax_output_render_run(c, run, self->output_dir, NULL, (int64_t) time(NULL), &folder, &err) < 0) {
             ax_log_error("render failed|run=%s error=\"%s\"", run, err ? err : "?");
+            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"failed\"", 1);
             r = ax_redis_cmd(c, NULL, "HSET %s state failed error %s", key, err ? err : "render failed");
             free(err);
             err = NULL;
         } else {
             ax_log_info("run rendered|run=%s folder=%s ms=%lld", run, folder, (long long) (ax_mono_ms() - t0));
+            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"ok\"", 1);
+            ax_metrics_observe("arxdigest_collector_render_duration_seconds", NULL, (double) (ax_mono_ms() - t0) / 1e3);
             r = ax_redis_cmd(c, NULL, "HSET %s state done output %s rendered_ms %lld", key, folder,
                              (long long) ax_now_ms());
         }
@@ -106,6 +137,7 @@ static void s_render_pending(ax_collector_t *self)
 int ax_collector_run(ax_collector_t *self)
 {
     while (!ax_stop_requested) {
+        ax_metrics_heartbeat();
         zmq_pollitem_t items[] = {{self->results, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 1, 100) < 0 && errno != EINTR) {
             ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
@@ -137,6 +169,10 @@ int ax_collector_run(ax_collector_t *self)
             s_render_pending(self);
         }
     }
+    /* Every RESULT taken was stored before its ACK, so nothing is pending but the last ACKs:
+     * let them leave (an ACK lost here only makes the worker re-send). */
+    int linger = 1000;
+    zmq_setsockopt(self->results, ZMQ_LINGER, &linger, sizeof linger);
     ax_log_info("collector stopping|stored=%" PRIu64 " rejected=%" PRIu64, self->stored, self->rejected);
     return 0;
 }
@@ -156,6 +192,8 @@ ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
     if (!self->results)
         goto fail;
     zmq_setsockopt(self->results, ZMQ_LINGER, &linger, sizeof linger);
+    if (!(self->curve = ax_curve_server_new(cfg, self->zmq, err)) || ax_curve_apply(self->curve, self->results, NULL) < 0)
+        goto fail;
     if (zmq_bind(self->results, cfg->collector.bind) < 0) {
         if (asprintf(err, "collector.bind: cannot bind %s: %s", cfg->collector.bind, zmq_strerror(errno)) < 0)
             *err = NULL;
@@ -179,6 +217,7 @@ void ax_collector_destroy(ax_collector_t **self_p)
         return;
     if (self->results)
         zmq_close(self->results);
+    ax_curve_destroy(&self->curve);
     if (self->zmq)
         zmq_ctx_term(self->zmq);
     ax_redis_link_close(&self->redis);

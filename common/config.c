@@ -54,6 +54,7 @@ static const char *const s_reasons[] = {
 #define STR(n, m, c, f, d) {n, T_STR, CF(m), 0, 0, 0, c, f, d}
 #define INT(n, m, lo, hi, d) {n, T_INT, CF(m), 0, lo, hi, C_ANY, 0, d}
 #define DBL(n, m, hi, d) {n, T_DOUBLE, CF(m), 0, 0, hi, C_ANY, 0, d}
+#define BOOL(n, m, d) {n, T_BOOL, CF(m), 0, 0, 1, C_ANY, 0, d}
 
 const ax_cfg_field_t ax_cfg_keys[] = {
     STR("redis.url", redis.url, C_REDIS, F_SECRET, "redis://127.0.0.1:6379/0"),
@@ -105,6 +106,10 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     {"run.categories", T_LIST, CF(run.categories), CF(run.n_categories), 0, 0, C_CATEGORY, 0, NULL},
     STR("run.from", run.from, C_DATE, F_NULLABLE, NULL),
     STR("run.to", run.to, C_DATE, F_NULLABLE, NULL),
+    BOOL("curve.enabled", curve.enabled, "false"),
+    STR("curve.secret_key_file", curve.secret_key_file, C_ANY, F_NULLABLE, NULL),
+    STR("curve.server_public_key", curve.server_public_key, C_ANY, F_NULLABLE, NULL),
+    STR("curve.allowed_clients", curve.allowed_clients, C_ANY, F_NULLABLE, NULL),
     {"profiles", T_PROFILES, CF(profiles), CF(n_profiles), 0, 0, C_ANY, 0, NULL},
 };
 
@@ -446,6 +451,16 @@ int ax_cfg_store(void *base, const ax_cfg_field_t *f, const char *text, ax_cfg_e
         ax_cfg_report(e, line, key, "needs a value");
         return -1;
     }
+    if (f->type == T_BOOL) {
+        static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
+        for (size_t i = 0; i < 4; i++)
+            if (!strcasecmp(text, yes[i]) || !strcasecmp(text, no[i])) {
+                *AX_CFG_AT(base, f, bool) = !strcasecmp(text, yes[i]);
+                return 0;
+            }
+        ax_cfg_report(e, line, key, "expected true or false%s", s_echo(e, f, text, echo, sizeof echo));
+        return -1;
+    }
     if (f->type == T_INT || f->type == T_DOUBLE) {
         double dv = 0;
         bool ok = s_parse_number(text, f->type == T_INT, &dv);
@@ -702,6 +717,9 @@ int ax_config_validate(const ax_config_t *cfg, char **errors)
         ax_cfg_report(&e, 0, "run.to", "%s is before run.from %s", cfg->run.to, cfg->run.from);
     if (cfg->broker.bind && cfg->broker.control && !strcmp(cfg->broker.bind, cfg->broker.control))
         ax_cfg_report(&e, 0, "broker.control", "must differ from broker.bind");
+    if (cfg->curve.enabled && !cfg->curve.secret_key_file)
+        ax_cfg_report(&e, 0, "curve.secret_key_file",
+                      "required when curve.enabled is true (write one with `arxdigest keygen NAME`)");
     return e.count ? -1 : 0;
 }
 

@@ -9,6 +9,7 @@
 #ifndef AX_CONFIG_H
 #define AX_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "paper.h"
@@ -74,6 +75,12 @@ typedef struct {
         size_t n_categories;
         char *from, *to;        /* run.from / run.to: YYYY-MM-DD, inclusive; NULL = open */
     } run;
+    struct {                    /* curve: ZeroMQ CURVE on every cluster socket (curve.h) */
+        bool enabled;           /* curve.enabled */
+        char *secret_key_file;  /* curve.secret_key_file: this process's NAME.key (keygen) */
+        char *server_public_key;    /* curve.server_public_key: Z85, or a .pub file (clients) */
+        char *allowed_clients;  /* curve.allowed_clients: file of client public keys (servers) */
+    } curve;
     ax_profile_t *profiles;
     size_t n_profiles;
 } ax_config_t;

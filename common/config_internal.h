@@ -19,7 +19,7 @@
 
 /*  What a field holds. Lists are char ** with a size_t count beside them; records
  *  (keywords, profiles) are an array of structs with a count. */
-typedef enum { T_STR, T_INT, T_DOUBLE, T_LIST, T_KEYWORDS, T_PROFILES } ax_cfg_type_t;
+typedef enum { T_STR, T_INT, T_DOUBLE, T_BOOL, T_LIST, T_KEYWORDS, T_PROFILES } ax_cfg_type_t;
 
 /*  The check a string value (or each list item) must pass; see ax_cfg_problem. */
 typedef enum {

@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include "log.h"
+#include "metrics.h"
 
 #include <malloc.h>
 
@@ -107,6 +108,24 @@ fail:
     return NULL;
 }
 
+/*  /metrics and /healthz at the component's `metrics` address. Not being able to serve
+ *  them (several workers on one host share the default port) is logged once, never
+ *  fatal (SPEC section 6). */
+static void s_metrics_start(const ax_config_t *cfg, const char *component)
+{
+    const char *addr = strcmp(component, "broker") == 0   ? cfg->broker.metrics
+                       : strcmp(component, "worker") == 0 ? cfg->worker.metrics
+                       : strcmp(component, "collector") == 0 ? cfg->collector.metrics
+                                                             : NULL;
+    char *err = NULL;
+    int rc = ax_metrics_start(addr, component, &err);
+    if (rc < 0)
+        ax_log_warn("running without /metrics|addr=%s error=\"%s\"", addr, err ? err : "?");
+    else if (rc == 0)
+        ax_log_info("metrics served|addr=%s port=%d", addr, ax_metrics_port());
+    free(err);
+}
+
 int ax_daemon_main(int argc, char **argv, const ax_daemon_t *d)
 {
     int code;
@@ -124,7 +143,9 @@ int ax_daemon_main(int argc, char **argv, const ax_daemon_t *d)
         ax_config_destroy(&cfg);
         return 1;
     }
+    s_metrics_start(cfg, d->component);
     int rc = d->run(self);
+    ax_metrics_stop();
     d->destroy(self);
     ax_config_destroy(&cfg);
     return rc < 0 ? 1 : 0;

@@ -50,6 +50,20 @@ static const char *s_store_lua =
     "if fresh > 0 then redis.call('HINCRBY', base, 'papers_done', fresh) end\n"
     "return fresh\n";
 
+char *ax_redis_url_redacted(const char *url)
+{
+    const char *p = strncmp(url, "redis://", 8) == 0 ? url + 8 : NULL;
+    const char *at = p ? strrchr(p, '@') : NULL;
+    if (!at)
+        return strdup(url);
+    const char *colon = memchr(p, ':', (size_t) (at - p));
+    int user_len = colon ? (int) (colon - p) : 0;
+    char *out = NULL;
+    if (asprintf(&out, "redis://%.*s:***%s", user_len, p, at) < 0)
+        return NULL;
+    return out;
+}
+
 /*  Extracts "user:password" userinfo, host, port, db from a redis:// URL. */
 static int s_parse_url(const char *url, char **user, char **pass, char **host, int *port,
                        char **path, int *db, char **err)

@@ -22,6 +22,10 @@
  *  *err (caller frees) on failure. The password never appears in *err. */
 redisContext *ax_redis_connect(const char *url, int timeout_ms, char **err);
 
+/*  url with the password of its userinfo replaced by "***" ("redis://alice:***@h:6379/0"),
+ *  fit for messages. Caller frees; NULL on OOM. */
+char *ax_redis_url_redacted(const char *url);
+
 /*  A connection that survives Redis restarts: ax_redis_link_get returns a live context,
  *  reconnecting (at most once a second, with a log line) after any failure, or NULL
  *  while Redis is unreachable. Callers retry later; nothing blocks for long. */

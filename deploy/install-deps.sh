@@ -13,6 +13,7 @@ PKGS=(
   libjansson-dev         # JSON (snapshot lines, LLM answers, reports)
   libyaml-dev            # config files
   libssl-dev             # libcrypto SHA-256
+  libmicrohttpd-dev      # /metrics and /healthz HTTP endpoints
   libcmocka-dev          # unit tests
   redis-server redis-tools   # run-time store; tests start a private one
   python3 python3-zmq python3-msgpack python3-yaml   # test helpers: fake peers, fake servers, checks

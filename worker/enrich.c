@@ -20,6 +20,7 @@
 #include "limiter.h"
 #include "llm.h"
 #include "log.h"
+#include "metrics.h"
 #include "text.h"
 
 #define AX_LLM_MAX_ATTEMPTS 8           /* transport/5xx/overload retries of one request */
@@ -173,6 +174,18 @@ static void s_ready_push(ax_enricher_t *e, s_req_t *r, int front)
     e->n_ready++;
 }
 
+/*  The same counters, process-wide, for /metrics. */
+static void s_account_metrics(const ax_llm_counts_t *u, double cost)
+{
+    ax_metrics_add("arxdigest_worker_llm_requests_total", NULL, (double) u->requests);
+    ax_metrics_add("arxdigest_worker_llm_cache_hits_total", NULL, (double) u->cache_hits);
+    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"prompt\"", (double) u->prompt_tokens);
+    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"completion\"", (double) u->completion_tokens);
+    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"cached\"", (double) u->cached_tokens);
+    ax_metrics_add("arxdigest_worker_llm_rate_limited_total", NULL, (double) u->http_429s);
+    ax_metrics_add("arxdigest_worker_llm_cost_usd_total", NULL, cost);
+}
+
 /*  Adds counters to the run. They are summed in memory and written at the end of a turn
  *  in which a job finished, else once a second (one Redis call per run then, instead of
  *  one per request); a job's RESULT is only ACKed, hence DONE and the run completed, in
@@ -198,6 +211,7 @@ static void s_account(ax_enricher_t *e, const char *run, const ax_llm_counts_t *
     a->n.cached_tokens += u->cached_tokens;
     a->n.http_429s += u->http_429s;
     a->cost += cost;
+    s_account_metrics(u, cost);
 }
 
 /*  Writes the summed counters (kept for the next turn when Redis does not take them). */
@@ -312,6 +326,7 @@ static int s_start(ax_enricher_t *e, s_req_t *r)
     r->next = e->active;
     e->active = r;
     e->n_active++;
+    ax_metrics_set("arxdigest_worker_llm_requests_in_flight", NULL, (double) e->n_active);
     return 0;
 }
 
@@ -361,6 +376,10 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
         }
     r->next = NULL;
     e->n_active--;
+    ax_metrics_set("arxdigest_worker_llm_requests_in_flight", NULL, (double) e->n_active);
+    curl_off_t total_us = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK)
+        ax_metrics_observe("arxdigest_worker_llm_request_duration_seconds", NULL, (double) total_us / 1e6);
     ax_llm_headers_t h = {r->h_retry_after, r->h_retry_after_ms, r->h_reset_req, r->h_reset_tok, r->h_rem_req,
                           r->h_rem_tok};
     ax_llm_t answer = {0};

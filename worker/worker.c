@@ -19,8 +19,10 @@
 #include <zmq.h>
 
 #include "codec.h"
+#include "curve.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "enrich.h"
 #include "match.h"
 #include "proto.h"
@@ -48,6 +50,7 @@ typedef struct {
 struct ax_worker {
     void *zmq;
     void *broker, *collector;
+    ax_curve_t *curve;              /* CURVE keys of this worker (curve.h) */
     char *broker_ep, *collector_ep, *name;
     uint32_t capacity;
     uint32_t granted;               /* credit the broker still holds from us */
@@ -74,7 +77,8 @@ static void *s_connect(ax_worker_t *self, const char *endpoint)
     if (!s)
         return NULL;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(s, endpoint) < 0) {
+    if (ax_curve_apply(self->curve, s, endpoint == self->broker_ep ? "broker" : "collector") < 0
+        || zmq_connect(s, endpoint) < 0) {
         zmq_close(s);
         return NULL;
     }
@@ -96,6 +100,8 @@ static int s_to_broker(ax_worker_t *self, const char *cmd, const ax_ctl_t *ctl)
     int rc = ctl ? s_send_ctl(self->broker, cmd, ctl) : ax_proto_send(self->broker, NULL, 0, cmd, NULL, 0);
     if (rc < 0)
         ax_log_warn("send to broker failed|cmd=%s error=\"%s\"", cmd, zmq_strerror(errno));
+    else if (strcmp(cmd, "FAIL") == 0)
+        ax_metrics_add("arxdigest_worker_jobs_failed_total", NULL, 1);
     self->broker_sent_ms = ax_mono_ms();
     return rc;
 }
@@ -136,6 +142,26 @@ static void s_work_free(s_work_t *w)
     free(w);
 }
 
+/*  Counts the verdicts of a finished job per profile and state (arxdigest_worker_papers_total). */
+static void s_count_verdicts(const s_work_t *w)
+{
+    size_t np = w->job.n_profiles;
+    for (size_t p = 0; p < np; p++) {
+        size_t n[AX_STATE_FAILED + 1] = {0};
+        for (size_t i = 0; i < w->job.n_papers; i++)
+            if ((size_t) w->verdicts[i * np + p].state <= AX_STATE_FAILED)
+                n[w->verdicts[i * np + p].state]++;
+        for (size_t s = AX_STATE_MATCHED; s <= AX_STATE_FAILED; s++) {
+            char labels[256] = "";
+            if (n[s] == 0)
+                continue;
+            ax_metrics_label(labels, sizeof labels, "profile", w->job.profiles[p].name);
+            ax_metrics_label(labels, sizeof labels, "state", ax_state_name((ax_state_t) s));
+            ax_metrics_add("arxdigest_worker_papers_total", labels, (double) n[s]);
+        }
+    }
+}
+
 /*  The job's verdicts are final: send the RESULT to the collector and hold it until the
  *  ACK. A run stopped by a fatal LLM error gets FAIL instead (the broker stops it). */
 static void s_work_finish(ax_worker_t *self, s_work_t *w)
@@ -168,6 +194,7 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
         res.items[i].verdicts = &w->verdicts[i * np];
     }
     res.n_items = w->job.n_papers;
+    s_count_verdicts(w);
     s_held_t *h = &self->held[self->n_held++];
     msgpack_sbuffer_init(&h->result);
     ax_result_encode(&h->result, &res);
@@ -183,7 +210,7 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
     h->sent_ms = h->working_ms = ax_mono_ms();
     self->papers_done += w->job.n_papers;
     if (ax_proto_send(self->collector, NULL, 0, "RESULT", h->result.data, h->result.size) < 0)
-        ax_log_warn("send to collector failed, will retry|job=%" PRIu64 " error=\"%s\"", h->job,
+        ax_log_warn("send to collector failed, will retry|run=%s job=%" PRIu64 " error=\"%s\"", h->run, h->job,
                     zmq_strerror(errno));
     self->collector_sent_ms = ax_mono_ms();
     s_work_free(w);
@@ -212,6 +239,7 @@ static int s_on_enriched(void *arg, void *job)
 static void s_on_job(ax_worker_t *self, const char *body, size_t len)
 {
     char *err = NULL;
+    ax_metrics_add("arxdigest_worker_jobs_received_total", NULL, 1);
     if (self->granted > 0)
         self->granted--;
     s_work_t *w = calloc(1, sizeof *w);
@@ -277,10 +305,12 @@ static void s_on_ack(ax_worker_t *self, const char *body, size_t len)
         s_held_t *h = &self->held[i];
         if (h->job != ack.job || strcmp(h->run, ack.run) != 0)
             continue;
-        ax_ctl_t done = {.run = h->run, .job = h->job, .credit = 1};
+        /* A stopping worker asks for nothing more. */
+        ax_ctl_t done = {.run = h->run, .job = h->job, .credit = ax_stop_requested ? 0 : 1};
         if (s_to_broker(self, "DONE", &done) == 0)
-            self->granted++;
+            self->granted += done.credit;
         self->jobs_done++;
+        ax_metrics_add("arxdigest_worker_jobs_done_total", NULL, 1);
         free(h->run);
         msgpack_sbuffer_destroy(&h->result);
         self->held[i] = self->held[--self->n_held];
@@ -305,7 +335,8 @@ static int s_reconnect_broker(ax_worker_t *self)
 
 static void s_on_broker(ax_worker_t *self)
 {
-    for (int n = 0; n < 64; n++) {
+    /* Once stopping, JOBs not yet read stay unread: BYE hands them back to the broker. */
+    for (int n = 0; n < 64 && !ax_stop_requested; n++) {
         ax_msg_t msg;
         char *err = NULL;
         int rc = ax_proto_recv(self->broker, 0, &msg, &err);
@@ -358,6 +389,8 @@ static void s_on_collector(ax_worker_t *self)
 static void s_timers(ax_worker_t *self)
 {
     int64_t now = ax_mono_ms();
+    ax_metrics_heartbeat();
+    ax_metrics_set("arxdigest_worker_jobs_in_hand", NULL, (double) (self->n_held + self->n_working));
     for (size_t i = 0; i < self->n_held; i++) {
         s_held_t *h = &self->held[i];
         if (now - h->sent_ms >= self->result_timeout_ms) {
@@ -401,9 +434,10 @@ int ax_worker_run(ax_worker_t *self)
     for (;;) {
         if (ax_stop_requested && !stop_deadline) {
             stop_deadline = ax_mono_ms() + 5000;
-            ax_log_info("stopping: delivering held results|held=%zu", self->n_held);
+            ax_log_info("stopping: finishing jobs and delivering results|held=%zu working=%zu", self->n_held,
+                        self->n_working);
         }
-        if (stop_deadline && (self->n_held == 0 || ax_mono_ms() > stop_deadline))
+        if (stop_deadline && (self->n_held + self->n_working == 0 || ax_mono_ms() > stop_deadline))
             break;
         /* ZeroMQ sockets and curl's sockets in one poll (enrich.h). */
         zmq_pollitem_t items[2 + 256] = {{self->broker, 0, ZMQ_POLLIN, 0}, {self->collector, 0, ZMQ_POLLIN, 0}};
@@ -423,9 +457,13 @@ int ax_worker_run(ax_worker_t *self)
             s_on_broker(self);
         s_timers(self);
     }
+    /* BYE hands back every job still leased to us (docs/protocol.md section 3); with linger
+     * it and the last DONEs leave before the socket closes instead of being dropped. */
+    int linger = 2000;
+    zmq_setsockopt(self->broker, ZMQ_LINGER, &linger, sizeof linger);
     s_to_broker(self, "BYE", NULL);
-    ax_log_info("worker stopped|jobs=%" PRIu64 " papers=%" PRIu64 " undelivered=%zu", self->jobs_done,
-                self->papers_done, self->n_held);
+    ax_log_info("worker stopped|jobs=%" PRIu64 " papers=%" PRIu64 " undelivered=%zu unfinished=%zu", self->jobs_done,
+                self->papers_done, self->n_held, self->n_working);
     return 0;
 }
 
@@ -454,6 +492,8 @@ ax_worker_t *ax_worker_new(const ax_config_t *cfg, const char *name, char **err)
     self->collector_ep = strdup(cfg->worker.collector);
     self->zmq = zmq_ctx_new();
     if (!self->name || !self->broker_ep || !self->collector_ep || !self->zmq)
+        goto fail;
+    if (!(self->curve = ax_curve_client_new(cfg, self->zmq, err)))
         goto fail;
     self->collector = s_connect(self, self->collector_ep);
     if (!self->collector) {
@@ -508,6 +548,7 @@ void ax_worker_destroy(ax_worker_t **self_p)
         zmq_close(self->broker);
     if (self->collector)
         zmq_close(self->collector);
+    ax_curve_destroy(&self->curve);
     if (self->zmq)
         zmq_ctx_term(self->zmq);
     free(self->broker_ep);
