@@ -137,13 +137,12 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
     }
     free(err);
     err = NULL;
-    char jobs[300], results[300], set_redis[600], set_bind[400], set_ctl[400], set_cbind[400], set_wb[400],
+    char jobs[300], results[300], set_bind[400], set_ctl[400], set_cbind[400], set_wb[400],
         set_wc[400], set_out[PATH_MAX + 32], set_mb[64] = "broker.metrics=", set_mw[64] = "worker.metrics=",
         set_mc[64] = "collector.metrics=";
     snprintf(jobs, sizeof jobs, "ipc://%s/jobs", local->dir);
     snprintf(results, sizeof results, "ipc://%s/results", local->dir);
     snprintf(local->control, sizeof local->control, "ipc://%s/control", local->dir);
-    snprintf(set_redis, sizeof set_redis, "redis.url=%s", local->redis_url);
     snprintf(set_bind, sizeof set_bind, "broker.bind=%s", jobs);
     snprintf(set_ctl, sizeof set_ctl, "broker.control=%s", local->control);
     snprintf(set_cbind, sizeof set_cbind, "collector.bind=%s", results);
@@ -159,14 +158,18 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
         snprintf(out_abs, sizeof out_abs, "%s/%s", cwd, cfg->collector.output_dir);
     }
     snprintf(set_out, sizeof set_out, "collector.output_dir=%s", out_abs);
-    /* The children read the same file and environment; --set pins what is private. */
+    /* The children read the same file and environment; --set pins what is private. The
+     * Redis URL goes through the environment (which overrides the file), not the command
+     * line: it may hold a password, and any user can read a process's arguments. */
+    if (setenv("ARXDIGEST_REDIS_URL", local->redis_url, 1) < 0)
+        goto fail;
     const char *cfgarg = config_path ? "--config" : "--set";
-    const char *cfgval = config_path ? config_path : set_redis;
+    const char *cfgval = config_path ? config_path : set_mw;    /* (a no-op pin) */
     struct {
         const char *name, *exe, *s1, *s2, *s3, *s4;
     } procs[] = {
-        {"collector", "arxdigest-collector", set_cbind, set_out, set_mc, set_redis},
-        {"broker", "arxdigest-broker", set_bind, set_ctl, set_mb, set_redis},
+        {"collector", "arxdigest-collector", set_cbind, set_out, set_mc, set_mw},
+        {"broker", "arxdigest-broker", set_bind, set_ctl, set_mb, set_mw},
     };
     for (size_t i = 0; i < sizeof procs / sizeof *procs; i++) {
         snprintf(path, sizeof path, "%s/%s", bin, procs[i].exe);
@@ -180,7 +183,7 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
         snprintf(name, sizeof name, "worker-%d", w + 1);
         snprintf(path, sizeof path, "%s/arxdigest-worker", bin);
         char *argv[] = {path, (char *) cfgarg, (char *) cfgval, "--set", set_wb, "--set", set_wc,
-                        "--set", set_mw, "--set", set_redis, NULL};
+                        "--set", set_mw, NULL};
         if (s_add(local, name, s_spawn(local, name, argv)) < 0)
             goto fail;
     }

@@ -41,7 +41,21 @@ ok "a wrong password is refused with: $(head -1 "$T/wrong.log")"
 
 run_as() {   # run_as TAG URL: arxdigest run against URL (given in the environment)
   ARXDIGEST_REDIS_URL="$2" "$BIN/arxdigest" run --config "$CFG" --workers 2 --output "$T/out-$1" \
-    >"$T/run-$1.out" 2>"$T/run-$1.log" || fail "$1: arxdigest run failed: $(tail -5 "$T/run-$1.log")"
+    >"$T/run-$1.out" 2>"$T/run-$1.log" &
+  local pid=$! seen=0
+  # While it runs, no process's command line may show the password (any user can read them).
+  while kill -0 "$pid" 2>/dev/null; do
+    local procs
+    procs=$(grep -la "arxdigest-" /proc/[0-9]*/cmdline 2>/dev/null || true)
+    if [ -n "$procs" ]; then
+      seen=1
+      # shellcheck disable=SC2086
+      ! grep -laF -e "$PASS" -e "$APASS" $procs 2>/dev/null || fail "$1: a password on a command line"
+    fi
+    sleep 0.05
+  done
+  wait "$pid" || fail "$1: arxdigest run failed: $(tail -5 "$T/run-$1.log")"
+  [ "$seen" = 1 ] || echo "note: $1: the run ended before its daemons could be inspected"
   grep -q 'starting a private redis-server' "$T/run-$1.log" && fail "$1: the authenticated Redis was not used"
   ARXDIGEST_REDIS_URL="$2" "$BIN/arxdigest" status >"$T/status-$1.out" 2>&1 || fail "$1: status failed"
   [ -n "$(find "$T/out-$1" -name digest.md)" ] || fail "$1: no digest"
