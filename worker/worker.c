@@ -98,8 +98,14 @@ static int s_send_ctl(void *socket, const char *cmd, const ax_ctl_t *ctl)
 static int s_to_broker(ax_worker_t *self, const char *cmd, const ax_ctl_t *ctl)
 {
     int rc = ctl ? s_send_ctl(self->broker, cmd, ctl) : ax_proto_send(self->broker, NULL, 0, cmd, NULL, 0);
-    if (rc < 0)
-        ax_log_warn("send to broker failed|cmd=%s error=\"%s\"", cmd, zmq_strerror(errno));
+    static int64_t logged_ms = -30000;  /* a broker that refuses us: one line per 30 s, not per heartbeat */
+    static unsigned quiet;
+    if (rc < 0 && ax_mono_ms() - logged_ms >= 30000) {
+        ax_log_warn("send to broker failed|cmd=%s error=\"%s\" not_logged_since=%u", cmd, zmq_strerror(errno), quiet);
+        logged_ms = ax_mono_ms();
+        quiet = 0;
+    } else if (rc < 0)
+        quiet++;
     else if (strcmp(cmd, "FAIL") == 0)
         ax_metrics_add("arxdigest_worker_jobs_failed_total", NULL, 1);
     self->broker_sent_ms = ax_mono_ms();
