@@ -398,7 +398,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
                      ? (int) (usage.prompt_tokens + usage.completion_tokens)
                      : -1;
     if (ax_limiter_release_batch(e->batch, &e->limiter, r->lease, r->est_tokens, actual) < 0)
-        ax_log_warn("limiter release dropped: out of memory (the lease expires)|paper=%s", r->paper->id);
+        ax_log_warn("limiter release dropped: out of memory (the lease expires)|run=%s paper=%s", r->run, r->paper->id);
     r->lease[0] = '\0';
     ax_llm_counts_t n = {.requests = 1, .prompt_tokens = usage.prompt_tokens,
                          .completion_tokens = usage.completion_tokens, .cached_tokens = usage.cached_tokens,
@@ -408,7 +408,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     case AX_LLM_OK: {
         char *json = ax_llm_to_json(&answer);
         if (!json || ax_llm_cache_put_batch(e->batch, r->key, json, strlen(json)) < 0)
-            ax_log_warn("LLM answer not cached: out of memory|paper=%s", r->paper->id);
+            ax_log_warn("LLM answer not cached: out of memory|run=%s paper=%s", r->run, r->paper->id);
         free(json);
         if (!answer.model)
             answer.model = strdup(e->model);
@@ -441,7 +441,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
             char *perr = NULL;
             if (ax_limiter_pause(c, &e->limiter, pause, &perr) < 0)
                 free(perr);
-            ax_log_warn("LLM 429: cluster paused|ms=%lld", (long long) pause);
+            ax_log_warn("LLM 429: cluster paused|run=%s paper=%s ms=%lld", r->run, r->paper->id, (long long) pause);
         }
         if (status == 429 && retry_ms >= 0) {
             /* The provider's limit speaks: flow control, not a failure. Retry when it says
@@ -456,7 +456,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
         } else if (++r->attempts >= AX_LLM_MAX_ATTEMPTS)
             s_req_fail(r, "LLM: gave up after 8 attempts: %s", error);
         else {
-            ax_log_debug("LLM request retried|paper=%s attempt=%d error=\"%s\"", r->paper->id, r->attempts,
+            ax_log_debug("LLM request retried|run=%s paper=%s attempt=%d error=\"%s\"", r->run, r->paper->id, r->attempts,
                          error ? error : "?");
             s_retry_later(e, r, retry_ms);
         }
