@@ -363,6 +363,17 @@ static double s_cost(const ax_enricher_t *e, const ax_llm_usage_t *u)
     return ((double) u->prompt_tokens * e->price_in + (double) u->completion_tokens * e->price_out) / 1e6;
 }
 
+/*  Masks every occurrence of our API key in text (in place): "sk-abc…" -> "sk-*****…". */
+static void s_redact_key(const ax_enricher_t *e, char *text)
+{
+    const char *key = e->auth ? e->auth + strlen("Authorization: Bearer ") : NULL;
+    size_t n = key ? strlen(key) : 0;
+    if (!text || n < 6)
+        return;                         /* (a key that short would mask ordinary words) */
+    for (char *at = strstr(text, key); at; at = strstr(at + n, key))
+        memset(at + 3, '*', n - 3);
+}
+
 /*  A transfer ended: classify the answer and move the request on. */
 static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
 {
@@ -394,6 +405,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     } else
         out = ax_llm_parse_response(status, r->resp ? r->resp : "", r->resp_len, &h, &answer, &usage, &retry_ms,
                                     &raw, &error);
+    s_redact_key(e, error);             /* providers quote a wrong key back: it goes to logs and Redis */
     int actual = code == CURLE_OK && (usage.prompt_tokens || usage.completion_tokens)
                      ? (int) (usage.prompt_tokens + usage.completion_tokens)
                      : -1;

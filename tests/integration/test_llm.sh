@@ -152,3 +152,13 @@ read -r m5 e5 n5 cost5 <<<"$(jget 'd["profiles"]["recsys"]["matched"], d["profil
   || fail "budget: enriched $e5 (at most 3), matched $m5, listed $n5"
 jget 'd["profiles"]["recsys"]["unenriched"][0]["reason"]' <"$REPORT" | grep -q "budget" || fail "unenriched without the budget reason"
 ok "budget \$0.002 spent (cost \$$cost5): $e5 enriched, $m5 left unenriched and listed in the report with the reason"
+
+# 6. -------------------------------------------------------------------------------------
+# The API keys used above never left the workers' environment: not in any log, output,
+# `arxdigest status`, nor anywhere in Redis (every key and value, through a dump).
+"$BIN/arxdigest" status "${COMMON[@]}" >"$T/status-all.out" 2>&1 || true
+redis-cli -p "$REDIS_PORT" --no-auth-warning save >/dev/null
+leaks=$(grep -rlaF -e sk-good -e sk-wrong "$T"/*.log "$T/out" "$T"/status*.out "$T/redis" 2>/dev/null \
+        | grep -v -e '/fake[^/]*\.log$' || true)
+[ -z "$leaks" ] || fail "an API key was written to: $leaks"
+ok "the API keys appear in no log, output, status or Redis data"
