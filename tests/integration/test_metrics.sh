@@ -148,6 +148,7 @@ ok "idle workers exit 0 on SIGTERM"
 AX_TEST_JOB_DELAY_MS=250 AX_WORKER_NAME=w3 start worker3 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
   --set "worker.metrics=127.0.0.1:$WM4" --set worker.capacity=32
 W3_PID=${PIDS[-1]}
+wait_for 10 "worker3 to serve /metrics" grep -q 'metrics served' "$T/worker3.log"   # then w4 finds the port taken
 AX_TEST_JOB_DELAY_MS=250 AX_WORKER_NAME=w4 start worker4 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
   --set "worker.metrics=127.0.0.1:$WM4" --set worker.capacity=32
 W4_PID=${PIDS[-1]}
