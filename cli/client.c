@@ -155,6 +155,7 @@ static void s_print_done(const char *folder, int64_t t0)
                 printf("  ... and %zu more digests under %s/%s/\n", json_array_size(json_object_get(p, "digests")) - 5,
                        folder, name);
         }
+        printf("  site:   %s/%s/site/index.html (feed: site/feed.xml, all periods: index.md)\n", folder, name);
     }
     printf("report: %s\n", path);
     json_decref(rep);

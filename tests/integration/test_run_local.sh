@@ -18,6 +18,8 @@ digest=$(grep -o '/[^ ]*/recsys/2026-06/digest.md' "$T/run.out" | head -1)
 [ -n "$digest" ] && [ -f "$digest" ] || fail "run did not print an existing recsys digest path: $(cat "$T/run.out")"
 grep -q '^# ArXiv cs.IR' "$digest" || fail "digest has no heading"
 grep -q '20 篇（Top 20）' "$digest" || fail "digest is not a top-20"
+site=$(sed -n 's/^  site: *\([^ ]*\).*/\1/p' "$T/run.out" | head -1)
+[ -n "$site" ] && [ -f "$site" ] || fail "run did not print an existing site index: $(cat "$T/run.out")"
 grep -q 'report: ' "$T/run.out" || fail "no report path printed"
 report=$(sed -n 's/^report: //p' "$T/run.out")
 python3 - "$report" <<'PY' || fail "report counts do not add up"
