@@ -225,7 +225,7 @@ static void s_sync_source_counts(ax_run_t *run)
     run->n.read = run->base.read + st.read;
     run->n.malformed = run->base.malformed + st.malformed;
     run->n.filtered = run->base.filtered + st.filtered;
-    ax_source_tell(run->source, run->n.cursor);
+    ax_source_tell(run->source, run->batch_cursor);
 }
 
 /* ---------------------------------------------------------------- harvest */
@@ -284,6 +284,10 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
     ax_run_counts_t n = run->n;
     char key[300], jobs_key[300], seen_key[300];
     size_t k = 0;
+    /* The cursor and the end of the harvest move with the job that holds the papers
+     * read up to them (the counters written by anyone in between keep the old cursor). */
+    memcpy(n.cursor, run->batch_cursor, sizeof n.cursor);
+    n.harvest_done = (uint64_t) run->batch_done;
     if (!papers) {
         *err = strdup("out of memory");
         return -1;
@@ -359,7 +363,7 @@ int ax_run_harvest(ax_run_t *run, redisContext *c, uint32_t job_size)
         if (rc < 0)
             return -1;
         if (rc == 0) {
-            run->n.harvest_done = 1;
+            run->batch_done = 1;
             break;
         }
         if (rc == 2) {
@@ -653,6 +657,8 @@ static ax_run_t *s_run_load(redisContext *c, const ax_arxiv_cfg_t *arxiv, const 
     const char *cursor = ax_redis_hash_str(h, "cursor");
     snprintf(n->cursor, sizeof n->cursor, "%s", cursor ? cursor : "");
     n->harvest_done = (uint64_t) ax_redis_hash_ll(h, "harvest_done");
+    memcpy(run->batch_cursor, n->cursor, sizeof run->batch_cursor);
+    run->batch_done = (int) n->harvest_done;
     const char *state = ax_redis_hash_str(h, "state");
     run->state = state && strcmp(state, "queued") == 0 ? "queued" : n->harvest_done ? "dispatching" : "harvesting";
     if (!n->harvest_done) {

@@ -60,6 +60,10 @@ typedef struct {
     size_t n_done_unsaved;
     ax_paper_t *batch;              /* papers read but not yet in a job */
     size_t n_batch, cap_batch;
+    /* The source's position and end after the batch: they reach n (and Redis) only with
+     * the job that holds the batch, so nothing written before can skip papers. */
+    char batch_cursor[AX_SOURCE_CURSOR_MAX];
+    int batch_done;
     int64_t started_ms;
 } ax_run_t;
 
