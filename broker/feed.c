@@ -219,30 +219,19 @@ int64_t ax_feed_time(const char *text, size_t len)
 
 /* ---- paper assembly --------------------------------------------------------------------- */
 
-/*  Appends s to the array *v of *n used and *cap allocated; side (may be NULL) is a
- *  parallel array of the same capacity that grows with it. Frees s on failure. */
+/*  ax_strv_push, with side (may be NULL) a parallel array of the same capacity that
+ *  grows with it. Frees s on failure. */
 static int s_push(char ***v, size_t *n, size_t *cap, char ***side, char *s)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 8;
-        char **nv = realloc(*v, c * sizeof *nv);
-        if (!nv) {
+    if (side && *n == *cap) {
+        char **ns = realloc(*side, AX_STRV_NEXT_CAP(*cap) * sizeof *ns);
+        if (!ns) {
             free(s);
             return -1;
         }
-        *v = nv;
-        if (side) {
-            char **ns = realloc(*side, c * sizeof *ns);
-            if (!ns) {
-                free(s);
-                return -1;
-            }
-            *side = ns;
-        }
-        *cap = c;
+        *side = ns;
     }
-    (*v)[(*n)++] = s;
-    return 0;
+    return ax_strv_push(v, n, cap, s);
 }
 
 int ax_feed_add_author(ax_feed_ctx_t *ctx, const char *name, size_t len, const char *aff)

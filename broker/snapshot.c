@@ -97,23 +97,6 @@ static int64_t s_time(const ax_jscan_str_t *s)
     return ax_time_parse(buf, &t) == 0 ? t : 0;
 }
 
-/*  Appends s to the growing array *v (n used, cap allocated); frees s on failure. */
-static int s_push(char ***v, size_t *n, size_t *cap, char *s)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 8;
-        char **nv = realloc(*v, c * sizeof *nv);
-        if (!nv) {
-            free(s);
-            return -1;
-        }
-        *v = nv;
-        *cap = c;
-    }
-    (*v)[(*n)++] = s;
-    return 0;
-}
-
 /*  Adds the folded name s[0..len) to out->authors unless it is blank. -2 on OOM. */
 static int s_add_author(ax_paper_t *out, size_t *cap, const char *s, size_t len)
 {
@@ -124,7 +107,7 @@ static int s_add_author(ax_paper_t *out, size_t *cap, const char *s, size_t len)
         free(name);
         return 0;
     }
-    return s_push(&out->authors, &out->n_authors, cap, name) < 0 ? -2 : 0;
+    return ax_strv_push(&out->authors, &out->n_authors, cap, name) < 0 ? -2 : 0;
 }
 
 /* ---- filter --------------------------------------------------------------------------- */
@@ -319,7 +302,7 @@ static int s_categories(const char *s, size_t n, ax_paper_t *out)
     size_t cap = 0, tl;
     while ((tl = s_word(&p, s + n, &t)) > 0) {
         char *c = strndup(t, tl);
-        if (!c || s_push(&out->categories, &out->n_categories, &cap, c) < 0)
+        if (!c || ax_strv_push(&out->categories, &out->n_categories, &cap, c) < 0)
             return -1;
     }
     return 0;

@@ -38,6 +38,22 @@ void ax_strv_free(char ***v_p, size_t n)
     *v_p = NULL;
 }
 
+int ax_strv_push(char ***v, size_t *n, size_t *cap, char *s)
+{
+    if (*n == *cap) {
+        size_t c = AX_STRV_NEXT_CAP(*cap);
+        char **nv = realloc(*v, c * sizeof *nv);
+        if (!nv) {
+            free(s);
+            return -1;
+        }
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = s;
+    return 0;
+}
+
 char **ax_strv_dup(char *const *v, size_t n)
 {
     if (n == 0 || !v)

@@ -122,5 +122,9 @@ int ax_profile_copy(ax_profile_t *dst, const ax_profile_t *src);
 void ax_strv_free(char ***v_p, size_t n);
 /*  Deep copy of n strings; NULL on OOM (or when n == 0). */
 char **ax_strv_dup(char *const *v, size_t n);
+/*  Appends s to the growing array *v (*n used, *cap allocated: 8 first, then doubled);
+ *  takes s, and frees it on failure. 0 / -1 on OOM. */
+#define AX_STRV_NEXT_CAP(cap) ((cap) ? (cap) * 2 : 8)
+int ax_strv_push(char ***v, size_t *n, size_t *cap, char *s);
 
 #endif
