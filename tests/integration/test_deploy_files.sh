@@ -376,9 +376,9 @@ for f in server.key server.pub admin.key admin.pub w1.key w1.pub allowed_clients
   [ -s "$KEYS/$f" ] || fail "make-keys.sh did not write $f"
 done
 [ "$(grep -cv '^#' "$KEYS/allowed_clients")" -eq 1 ] || fail "allowed_clients should list w1 alone"
-grep -qF "$(grep -v '^#' "$KEYS/w1.pub")" "$KEYS/allowed_clients" || fail "allowed_clients does not hold w1's key"
+grep -qF -e "$(grep -v '^#' "$KEYS/w1.pub")" "$KEYS/allowed_clients" || fail "allowed_clients does not hold w1's key"
 [ "$(grep -cv '^#' "$KEYS/allowed_control_clients")" -eq 1 ] || fail "allowed_control_clients should list admin alone"
-grep -qF "$(grep -v '^#' "$KEYS/admin.pub")" "$KEYS/allowed_control_clients" \
+grep -qF -e "$(grep -v '^#' "$KEYS/admin.pub")" "$KEYS/allowed_control_clients" \
   || fail "allowed_control_clients does not hold admin's key"
 w1_before="$(cat "$KEYS/w1.key" "$KEYS/server.key" | sha256sum)"
 ARXDIGEST="$BINDIR/arxdigest" "$DEPLOY/cluster/make-keys.sh" --out "$KEYS" w1 w2 >"$T/make-keys2.log" 2>&1 \
