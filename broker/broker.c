@@ -617,7 +617,7 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
     /* Unroutable sends fail instead of vanishing, so a JOB to a gone worker is noticed. */
     zmq_setsockopt(self->jobs, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
     if (!(self->curve = ax_curve_server_new(cfg, self->zmq, err)) || ax_curve_apply(self->curve, self->jobs, NULL) < 0
-        || ax_curve_apply(self->curve, self->control, NULL) < 0)
+        || ax_curve_apply(self->curve, self->control, AX_CURVE_CONTROL) < 0)
         goto fail;
     if (zmq_bind(self->jobs, cfg->broker.bind) < 0) {
         if (asprintf(err, "broker.bind: cannot bind %s: %s", cfg->broker.bind, zmq_strerror(errno)) < 0)

@@ -50,7 +50,7 @@ char *ax_client_submit(const ax_config_t *cfg, const char *control)
         goto done;
     }
     if (!req || zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger) < 0
-        || ax_curve_apply(curve, req, "broker") < 0 || zmq_connect(req, control) < 0) {
+        || ax_curve_apply(curve, req, AX_CURVE_CONTROL) < 0 || zmq_connect(req, control) < 0) {
         fprintf(stderr, "arxdigest: cannot connect to the broker at %s: %s\n", control, zmq_strerror(errno));
         goto done;
     }

@@ -3,7 +3,8 @@
  *
  *  DIR/NAME.key holds both keys in the layout of a CZMQ certificate and is created with
  *  mode 0600; DIR/NAME.pub holds the public key alone (a comment, then the Z85 key), so
- *  .pub files can be concatenated into `curve.allowed_clients`. The public key is
+ *  .pub files can be concatenated into `curve.allowed_clients` (workers) or
+ *  `curve.allowed_control_clients` (who may submit). The public key is
  *  printed on stdout; the secret key is never printed. Existing files are kept unless
  *  --force is given.
  */

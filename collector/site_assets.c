@@ -15,38 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---------------------------------------------------------------- escaping */
+#include "text.h"
 
-/*  Length (1..4) of the valid UTF-8 sequence at p, which ends before end, with its code
- *  point in *cp; 0 when the bytes are no valid UTF-8 (overlong, surrogate, > U+10FFFF). */
-static size_t s_utf8_seq(const unsigned char *p, const unsigned char *end, uint32_t *cp)
-{
-    size_t n;
-    uint32_t c = p[0], min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, c &= 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, c &= 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, c &= 0x07, min = 0x10000;
-    else
-        return 0;
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return n;
-}
+/* ---------------------------------------------------------------- escaping */
 
 /*  Writes s[0..len) escaped for HTML and XML text and attribute values (site.h). */
 static int s_put_escaped(FILE *out, const char *s, size_t len)
@@ -54,7 +25,7 @@ static int s_put_escaped(FILE *out, const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
         uint32_t cp;
-        size_t n = s_utf8_seq(p, end, &cp);
+        size_t n = ax_utf8_decode(p, end, &cp);
         const char *rep = NULL;
         if (n == 0) {
             rep = "\xEF\xBF\xBD"; /* U+FFFD for a byte that is no UTF-8 */

@@ -110,6 +110,7 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     STR("curve.secret_key_file", curve.secret_key_file, C_ANY, F_NULLABLE, NULL),
     STR("curve.server_public_key", curve.server_public_key, C_ANY, F_NULLABLE, NULL),
     STR("curve.allowed_clients", curve.allowed_clients, C_ANY, F_NULLABLE, NULL),
+    STR("curve.allowed_control_clients", curve.allowed_control_clients, C_ANY, F_NULLABLE, NULL),
     {"profiles", T_PROFILES, CF(profiles), CF(n_profiles), 0, 0, C_ANY, 0, NULL},
 };
 

@@ -79,7 +79,9 @@ typedef struct {
         bool enabled;           /* curve.enabled */
         char *secret_key_file;  /* curve.secret_key_file: this process's NAME.key (keygen) */
         char *server_public_key;    /* curve.server_public_key: Z85, or a .pub file (clients) */
-        char *allowed_clients;  /* curve.allowed_clients: file of client public keys (servers) */
+        char *allowed_clients;  /* curve.allowed_clients: file of the workers' public keys (servers) */
+        char *allowed_control_clients;  /* curve.allowed_control_clients: file of the keys that may
+                                           SUBMIT / STATUS on the broker's control socket */
     } curve;
     ax_profile_t *profiles;
     size_t n_profiles;

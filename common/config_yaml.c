@@ -7,6 +7,10 @@
  *  that get their defaults, their fields, then their checks. Every problem is
  *  reported with its dotted key and file:line; a record with any problem is left out
  *  and a bad value is never stored, so the previous value stays.
+ *
+ *  A config is small: a file over 1 MiB, or nested deeper than 64 lists and mappings, is
+ *  refused before the document is built (libyaml takes time quadratic in the depth: 100 000
+ *  nested `[` took it half a minute).
  */
 #define _GNU_SOURCE
 #include "config_internal.h"
@@ -16,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+#define S_MAX_BYTES (1u << 20)      /* bytes of a config file */
+#define S_MAX_DEPTH 64              /* lists and mappings nested in one another */
 
 /*  One file being read. */
 typedef struct {
@@ -297,19 +304,80 @@ static char *s_dir_of(const char *path)
     return dir;
 }
 
+/*  The whole of path into *buf (caller frees) and *len: at most S_MAX_BYTES. -1, reported. */
+static int s_read_file(s_ctx_t *c, const char *path, unsigned char **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b = f ? malloc(S_MAX_BYTES + 1) : NULL;
+    if (!b) {
+        ax_cfg_report(&c->err, 0, "", "cannot open: %s", f ? "out of memory" : strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    size_t n = fread(b, 1, S_MAX_BYTES + 1, f);
+    int failed = ferror(f), saved = errno;
+    fclose(f);
+    if (failed || n > S_MAX_BYTES) {
+        if (failed)
+            ax_cfg_report(&c->err, 0, "", "cannot read: %s", strerror(saved));
+        else
+            ax_cfg_report(&c->err, 0, "", "larger than 1 MiB: not a config file");
+        free(b);
+        return -1;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/*  Refuses, with the line, lists and mappings nested deeper than S_MAX_DEPTH, reading
+ *  only events up to there. A syntax error ends this pass silently: the loader reports
+ *  it. -1 when too deep (reported). */
+static int s_check_depth(s_ctx_t *c, const unsigned char *buf, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    if (!yaml_parser_initialize(&parser))
+        return 0;                   /* the loader reports it */
+    yaml_parser_set_input_string(&parser, buf, len);
+    int depth = 0, rc = 0;
+    while (yaml_parser_parse(&parser, &ev)) {
+        yaml_event_type_t type = ev.type;
+        int line = (int) ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT)
+            depth--;
+        else if (type == YAML_STREAM_END_EVENT)
+            break;
+        if (depth > S_MAX_DEPTH) {
+            ax_cfg_report(&c->err, line, "", "lists and mappings nested deeper than %d levels", S_MAX_DEPTH);
+            rc = -1;
+            break;
+        }
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 int ax_config_load_file(ax_config_t *cfg, const char *path, char **errors)
 {
     s_ctx_t c = {.cfg = cfg, .err = {.errors = errors, .file = path}};
     yaml_parser_t parser;
     yaml_document_t doc, extra;
-    FILE *f = fopen(path, "rb");
-    if (!f || !yaml_parser_initialize(&parser)) {
-        ax_cfg_report(&c.err, 0, "", "cannot open: %s", f ? "out of memory" : strerror(errno));
-        if (f)
-            fclose(f);
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (s_read_file(&c, path, &buf, &len) < 0)
+        return -1;
+    if (s_check_depth(&c, buf, len) < 0 || !yaml_parser_initialize(&parser)) {
+        if (!c.err.count)
+            ax_cfg_report(&c.err, 0, "", "cannot read: out of memory");
+        free(buf);
         return -1;
     }
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, buf, len);
     bool have_doc = yaml_parser_load(&parser, &doc), loaded = have_doc;
     yaml_node_t *root = loaded ? yaml_document_get_root_node(&doc) : NULL;
     if (root && yaml_parser_load(&parser, &extra)) {
@@ -341,6 +409,6 @@ int ax_config_load_file(ax_config_t *cfg, const char *path, char **errors)
     if (have_doc)
         yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
-    fclose(f);
+    free(buf);
     return c.err.count ? -1 : 0;
 }

@@ -7,7 +7,11 @@
  *  mechanism "CURVE", client public key (32 bytes)], and expects [version, request
  *  id, status "200" | "400", status text, user id, metadata]. It must be bound before
  *  a server socket binds: libzmq lets every client in when no handler is there. It
- *  runs on its own thread so the server loops need not know about it.
+ *  runs on its own thread so the server loops need not know about it. The domain
+ *  (ZMQ_ZAP_DOMAIN, set per socket by ax_curve_apply) tells it which list to check:
+ *  S_DOMAIN_WORKERS (jobs, results) takes `curve.allowed_clients`, S_DOMAIN_CONTROL (the
+ *  broker's control socket: SUBMIT, STATUS) `curve.allowed_control_clients` and the
+ *  server's own key, so that a worker host cannot start runs.
  *
  *  Clients: a failed handshake is invisible on the socket itself (messages just wait),
  *  so each client socket gets a monitor (zmq_socket_monitor) read by a small thread
@@ -32,15 +36,31 @@
 #define S_MAX_REFUSED 4096          /* refused keys remembered (logged once each) */
 #define S_MAX_THREADS 256           /* monitor threads (one per client socket ever made) */
 #define S_POLL_MS 200               /* how often threads look at the stop flag */
+#define S_DOMAIN_WORKERS "arxdigest"            /* ZAP domain of the jobs and results sockets */
+#define S_DOMAIN_CONTROL "arxdigest-control"    /* ... of the broker's control socket */
+
+typedef char s_key_t[AX_CURVE_KEYLEN + 1];
+
+/*  A list of keys read from a file. */
+typedef struct {
+    s_key_t *keys;
+    size_t n;
+} s_keys_t;
+
+/*  A refused client already logged: its key and the socket kind it knocked at. */
+typedef struct {
+    s_key_t key;
+    bool control;
+} s_refusal_t;
 
 struct ax_curve {
     bool enabled, server;
     void *zmq;                      /* the process's context (borrowed) */
     char public_key[AX_CURVE_KEYLEN + 1], secret_key[AX_CURVE_KEYLEN + 1];
     char server_key[AX_CURVE_KEYLEN + 1];       /* clients: the servers' public key */
-    char (*allowed)[AX_CURVE_KEYLEN + 1];       /* servers: client keys let in */
-    size_t n_allowed;
-    char (*refused)[AX_CURVE_KEYLEN + 1];       /* ZAP thread only: keys already logged */
+    s_keys_t allowed;               /* servers: workers' keys (curve.allowed_clients) */
+    s_keys_t control;               /* servers: curve.allowed_control_clients */
+    s_refusal_t *refused;           /* ZAP thread only: refusals already logged */
     size_t n_refused;
     void *zap;                      /* REP on inproc://zeromq.zap.01 (ZAP thread) */
     pthread_t threads[S_MAX_THREADS];
@@ -139,13 +159,16 @@ fail:
     return -1;
 }
 
-/*  Reads the allow-list: one Z85 key per line (its first word), # comments. */
-static int s_read_allowed(ax_curve_t *self, const char *path, char **err)
+/*  Reads an allow-list file (config key `name`) into list: one Z85 key per line (its
+ *  first word), # comments. NULL or "" is the empty list. */
+static int s_read_allowed(s_keys_t *list, const char *name, const char *path, char **err)
 {
     char line[512];
+    if (!path || !*path)
+        return 0;
     FILE *f = fopen(path, "r");
     if (!f) {
-        ax_set_error(err, "curve.allowed_clients: cannot read %s: %s", path, strerror(errno));
+        ax_set_error(err, "%s: cannot read %s: %s", name, path, strerror(errno));
         return -1;
     }
     for (int n = 1; fgets(line, sizeof line, f); n++) {
@@ -154,18 +177,18 @@ static int s_read_allowed(ax_curve_t *self, const char *path, char **err)
         if (!ax_curve_key_ok(l)) {
             if (*l == '#' || !*l)
                 continue;
-            ax_set_error(err, "curve.allowed_clients: %s:%d: not a Z85 public key", path, n);
+            ax_set_error(err, "%s: %s:%d: not a Z85 public key", name, path, n);
             fclose(f);
             return -1;
         }
-        void *grown = realloc(self->allowed, (self->n_allowed + 1) * sizeof *self->allowed);
+        void *grown = realloc(list->keys, (list->n + 1) * sizeof *list->keys);
         if (!grown) {
             fclose(f);
             ax_set_error(err, "out of memory");
             return -1;
         }
-        self->allowed = grown;
-        memcpy(self->allowed[self->n_allowed++], l, AX_CURVE_KEYLEN + 1);
+        list->keys = grown;
+        memcpy(list->keys[list->n++], l, AX_CURVE_KEYLEN + 1);
     }
     fclose(f);
     return 0;
@@ -175,12 +198,37 @@ static int s_read_allowed(ax_curve_t *self, const char *path, char **err)
  *  ZAP handler (servers)
  */
 
-static bool s_listed(char (*keys)[AX_CURVE_KEYLEN + 1], size_t n, const char *key)
+static bool s_listed(const s_keys_t *list, const char *key)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(keys[i], key) == 0)
+    for (size_t i = 0; i < list->n; i++)
+        if (strcmp(list->keys[i], key) == 0)
             return true;
     return false;
+}
+
+/*  True when key may connect to a socket of this kind: the workers' list for the jobs
+ *  and results sockets; the control list or the server's own key for the control socket. */
+static bool s_admitted(const ax_curve_t *self, const char *key, bool control)
+{
+    if (control)
+        return s_listed(&self->control, key) || strcmp(key, self->public_key) == 0;
+    return s_listed(&self->allowed, key);
+}
+
+/*  Logs a refused key, once per key and socket kind. ZAP thread only. */
+static void s_log_refused(ax_curve_t *self, const char *key, const char *address, bool control)
+{
+    for (size_t i = 0; i < self->n_refused; i++)
+        if (self->refused[i].control == control && strcmp(self->refused[i].key, key) == 0)
+            return;
+    ax_log_warn("client refused|key=%s address=%s socket=%s reason=\"key not in curve.%s\"", key, address,
+                control ? "control" : "workers", control ? "allowed_control_clients" : "allowed_clients");
+    if (!self->refused)
+        self->refused = calloc(S_MAX_REFUSED, sizeof *self->refused);
+    if (self->refused && self->n_refused < S_MAX_REFUSED) {
+        memcpy(self->refused[self->n_refused].key, key, sizeof(s_key_t));
+        self->refused[self->n_refused++].control = control;
+    }
 }
 
 /*  Answers one ZAP request: 200 for a listed CURVE key, 400 for anything else. */
@@ -204,18 +252,17 @@ static void s_zap_answer(ax_curve_t *self)
     }
     bool ok = false, sane = n == 7 && zmq_msg_size(&part[0]) == 3 && !memcmp(zmq_msg_data(&part[0]), "1.0", 3);
     char key[AX_CURVE_KEYLEN + 1] = "", address[64] = "";
-    if (sane && zmq_msg_size(&part[5]) == 5 && !memcmp(zmq_msg_data(&part[5]), "CURVE", 5)
+    size_t dlen = sane ? zmq_msg_size(&part[2]) : 0;
+    bool control = dlen == strlen(S_DOMAIN_CONTROL) && !memcmp(zmq_msg_data(&part[2]), S_DOMAIN_CONTROL, dlen);
+    bool workers = dlen == strlen(S_DOMAIN_WORKERS) && !memcmp(zmq_msg_data(&part[2]), S_DOMAIN_WORKERS, dlen);
+    if (sane && (control || workers) && zmq_msg_size(&part[5]) == 5 && !memcmp(zmq_msg_data(&part[5]), "CURVE", 5)
         && zmq_msg_size(&part[6]) == 32 && zmq_z85_encode(key, zmq_msg_data(&part[6]), 32)) {
         snprintf(address, sizeof address, "%.*s", (int) zmq_msg_size(&part[3]), (char *) zmq_msg_data(&part[3]));
-        ok = s_listed(self->allowed, self->n_allowed, key);
+        ok = s_admitted(self, key, control);
     }
-    if (!ok && *key && !s_listed(self->refused, self->n_refused, key)) {
-        ax_log_warn("client refused|key=%s address=%s reason=\"key not in curve.allowed_clients\"", key, address);
-        if (self->n_refused < S_MAX_REFUSED && !self->refused)
-            self->refused = calloc(S_MAX_REFUSED, sizeof *self->refused);
-        if (self->refused && self->n_refused < S_MAX_REFUSED)
-            memcpy(self->refused[self->n_refused++], key, sizeof key);
-    } else if (!ok && !*key)
+    if (!ok && *key)
+        s_log_refused(self, key, address, control);
+    else if (!ok && !*key)
         ax_log_warn("client refused|address=%s reason=\"not a CURVE handshake\"", address);
     if (n >= 2) {
         const char *status = ok ? "200" : "400", *text = ok ? "OK" : "client key not allowed";
@@ -293,10 +340,13 @@ static void *s_monitor_main(void *arg)
         if (failures > 1 && now - last_log_ms < 30000)
             continue;
         last_log_ms = now;
+        bool control = strcmp(m->peer, AX_CURVE_CONTROL) == 0;
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-            ax_log_error("cannot connect: the %s refused our key (add it to the servers' "
-                         "curve.allowed_clients)|peer=%s endpoint=%s status=%u key=%s failures=%u",
-                         m->peer, m->peer, endpoint, value, m->curve->public_key, failures);
+            ax_log_error("cannot connect: the %s refused our key (add it to the %s)|peer=%s endpoint=%s status=%u "
+                         "key=%s failures=%u",
+                         control ? "broker's control socket" : m->peer,
+                         control ? "broker's curve.allowed_control_clients" : "servers' curve.allowed_clients", m->peer,
+                         endpoint, value, m->curve->public_key, failures);
         else
             ax_log_error("cannot connect: CURVE handshake failed (wrong curve.server_public_key, or "
                          "the server does not use CURVE)|peer=%s endpoint=%s error=\"%s\" failures=%u",
@@ -381,11 +431,15 @@ ax_curve_t *ax_curve_server_new(const ax_config_t *cfg, void *zmq_ctx, char **er
     ax_curve_t *self = s_new(cfg, zmq_ctx, true, err);
     if (!self || !self->enabled)
         return self;
-    const char *list = cfg->curve.allowed_clients;
-    if (list && *list && s_read_allowed(self, list, err) < 0)
+    if (s_read_allowed(&self->allowed, "curve.allowed_clients", cfg->curve.allowed_clients, err) < 0
+        || s_read_allowed(&self->control, "curve.allowed_control_clients", cfg->curve.allowed_control_clients, err) < 0)
         goto fail;
-    if (self->n_allowed == 0)
-        ax_log_warn("curve.allowed_clients lists no key: every client will be refused");
+    if (self->allowed.n == 0)
+        ax_log_warn("curve.allowed_clients lists no key: every worker will be refused");
+    for (size_t i = 0; i < self->control.n; i++)
+        if (s_listed(&self->allowed, self->control.keys[i]))
+            ax_log_warn("a key is in both curve.allowed_clients and curve.allowed_control_clients: it may work "
+                        "as a worker and start runs (keep the lists apart)|key=%s", self->control.keys[i]);
     self->zap = zmq_socket(zmq_ctx, ZMQ_REP);
     int linger = 0;
     if (!self->zap || zmq_setsockopt(self->zap, ZMQ_LINGER, &linger, sizeof linger) < 0
@@ -398,7 +452,8 @@ ax_curve_t *ax_curve_server_new(const ax_config_t *cfg, void *zmq_ctx, char **er
         goto fail;
     }
     self->n_threads = 1;
-    ax_log_info("CURVE on: clients authenticated by public key|allowed_clients=%zu", self->n_allowed);
+    ax_log_info("CURVE on: clients authenticated by public key|allowed_clients=%zu allowed_control_clients=%zu",
+                self->allowed.n, self->control.n);
     return self;
 fail:
     ax_curve_destroy(&self);
@@ -443,7 +498,8 @@ void ax_curve_destroy(ax_curve_t **self_p)
     if (self->zap)                  /* bound, but its thread never started */
         zmq_close(self->zap);
     explicit_bzero(self->secret_key, sizeof self->secret_key);
-    free(self->allowed);
+    free(self->allowed.keys);
+    free(self->control.keys);
     free(self->refused);
     free(self);
     *self_p = NULL;
@@ -458,9 +514,13 @@ int ax_curve_apply(ax_curve_t *self, void *socket, const char *peer)
 {
     if (!ax_curve_enabled(self))
         return 0;
+    bool control = peer && strcmp(peer, AX_CURVE_CONTROL) == 0;
     if (self->server) {
         int on = 1;
-        const char *domain = "arxdigest";
+        const char *domain = control ? S_DOMAIN_CONTROL : S_DOMAIN_WORKERS;
+        if (control && self->control.n == 0)
+            ax_log_warn("curve.allowed_control_clients lists no key: only this server's own key (curve.secret_key_file) "
+                        "may SUBMIT or ask STATUS on the control socket");
         return zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &on, sizeof on) < 0
                        || zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, self->secret_key, AX_CURVE_KEYLEN) < 0
                        || zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) < 0

@@ -4,10 +4,12 @@
  *  authenticated:
  *
  *  - servers (the broker's jobs ROUTER and control REP, the collector's results ROUTER)
- *    share one server keypair (`curve.secret_key_file`) and admit only the clients whose
- *    public keys are listed in `curve.allowed_clients`. The check is a ZAP handler
- *    (RFC 27) on inproc://zeromq.zap.01, a thread of the server process; a refused key
- *    is logged once (`client refused` key=<public Z85>);
+ *    share one server keypair (`curve.secret_key_file`). The jobs and results sockets
+ *    admit only the workers' keys listed in `curve.allowed_clients`; the control socket
+ *    (SUBMIT, STATUS: who may start runs) only the keys of `curve.allowed_control_clients`
+ *    and the server's own key, so a worker host cannot start runs. The check is a ZAP
+ *    handler (RFC 27) on inproc://zeromq.zap.01, a thread of the server process; a
+ *    refused key is logged once per socket kind (`client refused` key=<public Z85>);
  *  - clients (workers' DEALERs, the `arxdigest` REQ) use their own keypair
  *    (`curve.secret_key_file`) and know the servers' public key
  *    (`curve.server_public_key`: the Z85 key or the path of its .pub file). A client
@@ -46,8 +48,12 @@ ax_curve_t *ax_curve_client_new(const ax_config_t *cfg, void *zmq_ctx, char **er
 
 void ax_curve_destroy(ax_curve_t **self_p);
 
-/*  Makes socket a CURVE server (before zmq_bind) or client (before zmq_connect;
- *  `peer` names the server in log lines: "broker", "collector"). 0 / -1 (errno). */
+#define AX_CURVE_CONTROL "control"  /* ax_curve_apply's peer for the broker's control socket */
+
+/*  Makes socket a CURVE server (before zmq_bind) or client (before zmq_connect).
+ *  `peer` is AX_CURVE_CONTROL for the broker's control socket, on either side (its
+ *  server admits the control list); otherwise servers pass NULL (the workers' list) and
+ *  clients the server's name for log lines ("broker", "collector"). 0 / -1 (errno). */
 int ax_curve_apply(ax_curve_t *self, void *socket, const char *peer);
 
 /*  True when curve is on. */

@@ -1,7 +1,11 @@
 /*  log.h: one structured line per event on stderr:
  *      2026-11-24T01:02:03.456Z level=info comp=broker msg="run started" run=...
  *  The component name is set once per process; AX_LOG_LEVEL (debug, info, warn, error)
- *  or ax_log_set_level chooses what is printed. */
+ *  or ax_log_set_level chooses what is printed.
+ *
+ *  Every value formatted into a line is escaped by ax_log itself (log.c: control bytes,
+ *  newlines, ESC, quotes, bytes that are not UTF-8), so a value from a peer or a file can
+ *  never start a line of its own or add a key: callers pass raw values. */
 #ifndef AX_LOG_H
 #define AX_LOG_H
 
@@ -9,8 +13,9 @@ typedef enum { AX_LOG_DEBUG, AX_LOG_INFO, AX_LOG_WARN, AX_LOG_ERROR } ax_log_lev
 
 void ax_log_init(const char *component);
 void ax_log_set_level(ax_log_level_t level);
-/*  fmt is the message text; key=value pairs may follow it after a "|" in fmt's output,
- *  e.g. ax_log_info("job done|run=%s job=%llu", ...). */
+/*  fmt is the message text; key=value pairs may follow it after the first "|" of fmt
+ *  itself (a "|" in a value splits nothing), e.g. ax_log_info("job done|run=%s job=%llu",
+ *  ...). Conversions: those of printf but %n. */
 void ax_log(ax_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define ax_log_debug(...) ax_log(AX_LOG_DEBUG, __VA_ARGS__)

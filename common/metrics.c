@@ -3,9 +3,18 @@
  *
  *  The registry is a short list of families, each with a short list of series: a few
  *  dozen entries, found by name with strcmp under one mutex. Updates happen per job or
- *  per LLM request, never per paper, so this costs nothing measurable. The HTTP server
- *  is libmicrohttpd with its own polling thread, on a socket we bind ourselves so that
- *  "address in use" is a plain errno and port 0 works for tests.
+ *  per LLM request, never per paper, so this costs nothing measurable. Label values can
+ *  come from peers (a profile named in a RESULT), so a family holds at most
+ *  AX_METRICS_MAX_SERIES label sets: a new one beyond that is counted in the family's
+ *  `_other` series (every label value "_other"), which keeps the sums right and /metrics
+ *  small; the first fold of a family is logged and every fold counted in
+ *  arxdigest_metrics_labels_folded_total{metric}.
+ *
+ *  The HTTP server is libmicrohttpd with its own polling thread (epoll where there is
+ *  one), on a socket we bind ourselves so that "address in use" is a plain errno and
+ *  port 0 works for tests. Idle connections are closed after S_HTTP_TIMEOUT_S, and one
+ *  address may hold only S_HTTP_PER_IP of the S_HTTP_MAX connections: a host that opens
+ *  many and sends nothing cannot keep /healthz from the health check.
  */
 #define _GNU_SOURCE
 #include "metrics.h"
@@ -17,6 +26,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "text.h"
+
+#define S_HTTP_TIMEOUT_S 3          /* an idle HTTP connection is closed after this */
+#define S_HTTP_MAX 512              /* HTTP connections at once (file descriptors) */
+#define S_HTTP_PER_IP 64            /* ... of which one client address may hold */
+#define S_FOLDED "arxdigest_metrics_labels_folded_total"
 
 typedef struct s_series {
     char *labels;                   /* preformatted, "" = none */
@@ -41,6 +57,8 @@ typedef struct s_family {
     double *bounds;                 /* histogram upper bounds, increasing */
     size_t n_bounds;
     s_series_t *series, *series_tail;   /* in creation order */
+    size_t n_series;
+    bool folding;                   /* reached AX_METRICS_MAX_SERIES (logged once) */
     struct s_family *next;
 } s_family_t;
 
@@ -69,6 +87,7 @@ typedef struct {
 #define H AX_METRIC_HISTOGRAM
 static const s_def_t s_catalogue[] = {
     {"*", "arxdigest_process_start_time_seconds", G, "Start time of the process, unix seconds.", ""},
+    {"*", S_FOLDED, C, "Updates of label sets beyond the cap of a metric, counted in its _other series.", NULL},
     {"broker", "arxdigest_broker_jobs_queued", G, "Jobs of the active run waiting for a worker.", ""},
     {"broker", "arxdigest_broker_jobs_in_flight", G, "Jobs leased to workers.", ""},
     {"broker", "arxdigest_broker_jobs_created_total", C, "Jobs created from harvested papers.", ""},
@@ -162,13 +181,18 @@ static s_family_t *s_family_new(const char *name, ax_metric_type_t type, const c
     return f;
 }
 
-/*  Under s_lock. NULL on OOM. */
-static s_series_t *s_series_get(s_family_t *f, const char *labels)
+/*  Under s_lock: the series of f with exactly these labels, or NULL. */
+static s_series_t *s_series_find(const s_family_t *f, const char *labels)
 {
-    labels = labels ? labels : "";
     for (s_series_t *s = f->series; s; s = s->next)
         if (strcmp(s->labels, labels) == 0)
             return s;
+    return NULL;
+}
+
+/*  Under s_lock: a new series of f, appended. NULL on OOM. */
+static s_series_t *s_series_new(s_family_t *f, const char *labels)
+{
     s_series_t *s = calloc(1, sizeof *s);
     if (!s || !(s->labels = strdup(labels)) ||
         (f->type == AX_METRIC_HISTOGRAM && !(s->buckets = calloc(f->n_bounds + 1, sizeof *s->buckets)))) {
@@ -182,7 +206,65 @@ static s_series_t *s_series_get(s_family_t *f, const char *labels)
     else
         f->series = s;
     f->series_tail = s;
+    f->n_series++;
     return s;
+}
+
+/*  labels (`k="v",k2="v2"`) with every value replaced by "_other", into out. */
+static void s_other_labels(const char *labels, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (const char *p = labels; *p;) {
+        const char *eq = strchr(p, '=');
+        if (!eq || eq[1] != '"')
+            break;
+        int n = snprintf(out + len, size - len, "%s%.*s=\"_other\"", len ? "," : "", (int) (eq - p), p);
+        if (n < 0 || (size_t) n >= size - len) {
+            out[len] = '\0';
+            break;
+        }
+        len += (size_t) n;
+        for (p = eq + 2; *p && *p != '"'; p += p[0] == '\\' && p[1] ? 2 : 1)
+            ;
+        p += *p == '"';
+        p += *p == ',';
+    }
+}
+
+static s_series_t *s_series_get(s_family_t *f, const char *labels);
+
+/*  Under s_lock: the series a new label set of a full family f is counted in; logs the
+ *  first fold of f, counts each. NULL on OOM. */
+static s_series_t *s_series_fold(s_family_t *f, const char *labels)
+{
+    char other[256];
+    s_other_labels(labels, other, sizeof other);
+    if (!f->folding)
+        ax_log_warn("metric has too many label sets: new ones are counted as _other|metric=%s max=%d labels=%s",
+                    f->name, AX_METRICS_MAX_SERIES, labels);
+    f->folding = true;
+    s_family_t *c = s_family_find(S_FOLDED);
+    if (f != c && (c || (c = s_family_new(S_FOLDED, AX_METRIC_COUNTER, NULL, NULL, 0)))) {
+        char metric[192] = "";
+        ax_metrics_label(metric, sizeof metric, "metric", f->name);
+        s_series_t *n = s_series_get(c, metric);
+        if (n)
+            n->value += 1;
+    }
+    s_series_t *s = s_series_find(f, other);
+    return s ? s : s_series_new(f, other);
+}
+
+/*  Under s_lock: the series of f with these labels, made at first use; a label set
+ *  beyond AX_METRICS_MAX_SERIES is folded (s_series_fold). NULL on OOM. */
+static s_series_t *s_series_get(s_family_t *f, const char *labels)
+{
+    labels = labels ? labels : "";
+    s_series_t *s = s_series_find(f, labels);
+    if (s)
+        return s;
+    return f->n_series < AX_METRICS_MAX_SERIES ? s_series_new(f, labels) : s_series_fold(f, labels);
 }
 
 int ax_metrics_define(const char *name, ax_metric_type_t type, const char *help, const double *bounds,
@@ -527,10 +609,11 @@ int ax_metrics_start(const char *addr, const char *component, char **err)
     if (getsockname(fd, (struct sockaddr *) &ss, &sl) == 0)
         port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
                                               : ((struct sockaddr_in *) &ss)->sin_port);
-    s_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
+    s_daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
                                 NULL, NULL, s_on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 10, MHD_OPTION_CONNECTION_LIMIT,
-                                (unsigned int) 64, MHD_OPTION_END);
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) S_HTTP_TIMEOUT_S,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned int) S_HTTP_MAX,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) S_HTTP_PER_IP, MHD_OPTION_END);
     if (!s_daemon) {
         close(fd);
         if (asprintf(err, "cannot start the HTTP server on %s", addr) < 0)

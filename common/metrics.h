@@ -21,6 +21,7 @@
 typedef enum { AX_METRIC_COUNTER, AX_METRIC_GAUGE, AX_METRIC_HISTOGRAM } ax_metric_type_t;
 
 #define AX_METRICS_STALE_MS 10000       /* /healthz answers 503 after this long without a heartbeat */
+#define AX_METRICS_MAX_SERIES 256       /* label sets of one family; more are counted as "_other" */
 
 /*  Declares a family (idempotent: a second call with the same name changes nothing).
  *  bounds (upper bounds, increasing; copied) only for histograms: NULL = the default
@@ -33,7 +34,10 @@ int ax_metrics_define(const char *name, ax_metric_type_t type, const char *help,
  *  the start. Unknown components declare nothing. */
 void ax_metrics_define_component(const char *component);
 
-/*  Updates one series (created at first use; labels NULL or "" = none). A family not
+/*  Updates one series (created at first use; labels NULL or "" = none). A family that
+ *  holds AX_METRICS_MAX_SERIES label sets counts a new one in its series whose label
+ *  values are all "_other" (logged once per family; arxdigest_metrics_labels_folded_total
+ *  counts the updates so folded). A family not
  *  declared is declared on the fly without help text (a counter for add, a gauge for
  *  set, a histogram with the default buckets for observe). Never fails visibly: out of
  *  memory loses the update. */

@@ -57,6 +57,36 @@ char *ax_text_fold(const char *s, size_t len)
     return out;
 }
 
+/*  One UTF-8 sequence checked and decoded (text.h). */
+size_t ax_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+{
+    size_t n;
+    uint32_t c = p[0], min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, c &= 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, c &= 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, c &= 0x07, min = 0x10000;
+    else
+        return 0;
+    if ((size_t) (end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return n;
+}
+
 int ax_arxiv_id_split(const char *s, char **id, int *version)
 {
     static const char *prefixes[] = {"http://arxiv.org/abs/", "https://arxiv.org/abs/",

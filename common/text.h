@@ -22,6 +22,10 @@ char *ax_text_fold(const char *s, size_t len);
  *  folded length. */
 size_t ax_text_fold_to(char *dst, const char *s, size_t len);
 
+/*  Length (1..4) of the valid UTF-8 sequence at p, which ends before end, with its code
+ *  point in *cp; 0 when the bytes are no valid UTF-8 (overlong, surrogate, > U+10FFFF). */
+size_t ax_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp);
+
 /*  Splits "2602.09386v3" into id "2602.09386" (caller frees) and version 3
  *  (0 when there is none). Accepts old-style ids "hep-th/9901001v2" and the
  *  "http://arxiv.org/abs/..." / "oai:arXiv.org:" prefixes. -1 when s is not an id. */

@@ -6,13 +6,16 @@
 # In DIR (default deploy/cluster/keys/, which the compose files mount at /etc/arxdigest/keys):
 #   server.key/.pub    the broker's and the collector's key pair (one host, one identity);
 #                      server.pub is curve.server_public_key of every client
-#   admin.key/.pub     the command line's key pair (arxdigest submit / status)
+#   admin.key/.pub     the operator's key pair: `arxdigest submit` (the broker's control socket)
 #   NAME.key/.pub      one pair per worker host, NAME = each WORKER_NAME (default: worker)
-#   allowed_clients    curve.allowed_clients of broker and collector: every client's public
-#                      key (admin and all workers), one a line
+#   allowed_clients    curve.allowed_clients of broker and collector: the workers' public
+#                      keys, one a line (admin's is not there: it cannot pose as a worker)
+#   allowed_control_clients
+#                      curve.allowed_control_clients of the broker: admin's public key, the
+#                      only client that may SUBMIT runs (a worker host cannot)
 # A worker host needs only its NAME.key and server.pub. Restart broker and collector
 # (`docker compose up -d --force-recreate broker collector`) after adding a worker: they
-# read the allow-list when they start.
+# read the allow-lists when they start.
 #
 # arxdigest is found as $ARXDIGEST, else build/arxdigest of this checkout, else on PATH,
 # else the image ($ARXDIGEST_IMAGE, default arxdigest:latest) is run with docker.
@@ -27,7 +30,7 @@ names=()
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --out) [ "$#" -ge 2 ] || { echo "make-keys: --out needs a folder" >&2; exit 2; }; out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "make-keys: unknown option $1" >&2; exit 2 ;;
     *) names+=("$1"); shift ;;
   esac
@@ -102,21 +105,29 @@ for n in server admin "${names[@]}"; do
   made=$((made + 1))
 done
 
-# The allow-list: every client's .pub (a comment line, then the key), server's excepted.
+# The allow-lists (a comment line, then one key a line): the workers' .pub files, server's
+# and admin's excepted; and admin's alone for the control socket.
 tmp="$(mktemp "$out/.allowed_clients.XXXXXX")"
 clients=0
 {
-  echo "# made by deploy/cluster/make-keys.sh: the clients the broker and the collector admit"
+  echo "# made by deploy/cluster/make-keys.sh: the workers the broker and the collector admit"
   for pub in "$out"/*.pub; do
     n="$(basename "$pub" .pub)"
-    [ "$n" = server ] && continue
+    [ "$n" = server ] || [ "$n" = admin ] && continue
     printf '%s  # %s\n' "$(pubkey "$n")" "$n"
     clients=$((clients + 1))
   done
 } >"$tmp"
 chmod 0644 "$tmp"
 mv -f "$tmp" "$out/allowed_clients"
+tmp="$(mktemp "$out/.allowed_control_clients.XXXXXX")"
+{
+  echo "# made by deploy/cluster/make-keys.sh: who may SUBMIT runs to the broker (its control socket)"
+  printf '%s  # %s\n' "$(pubkey admin)" admin
+} >"$tmp"
+chmod 0644 "$tmp"
+mv -f "$tmp" "$out/allowed_control_clients"
 
-echo "make-keys: $made new key(s) in $out; allow-list: $clients client(s)"
+echo "make-keys: $made new key(s) in $out; allow-lists: $clients worker(s), admin for the control socket"
 echo "make-keys: next: CURVE_ENABLED=true in deploy/.env on every host; restart broker and collector;" \
      "copy each worker host its NAME.key and server.pub (docs/cluster.md)"

@@ -36,7 +36,7 @@ sleep 1
 
 K="$T/keys"; mkdir -p "$K"
 for name in server cli w; do "$BIN/arxdigest" keygen --out "$K" "$name" >/dev/null 2>&1; done
-cat "$K/cli.pub" "$K/w.pub" >"$K/allowed"
+cp "$K/w.pub" "$K/allowed"; cp "$K/cli.pub" "$K/allowed_control"
 cat >"$T/bench.yaml" <<YAML
 broker: { job_size: 256 }
 collector: { group_by: run }
@@ -75,7 +75,8 @@ variant() {
     --appendonly no --protected-mode no >"$T/redis-$name.log" 2>&1 &
   pids+=($!); PIDS+=($!)
   wait_for 10 "redis" ip netns exec "$HUB" redis-cli -h 10.78.0.1 -p 6390 ping
-  local srv=(env ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/server.key" ARXDIGEST_CURVE_ALLOWED_CLIENTS="$K/allowed")
+  local srv=(env ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/server.key" ARXDIGEST_CURVE_ALLOWED_CLIENTS="$K/allowed" \
+    ARXDIGEST_CURVE_ALLOWED_CONTROL_CLIENTS="$K/allowed_control")
   for c in collector broker; do
     ip netns exec "$HUB" "${srv[@]}" "$BIN/arxdigest-$c" --config "$T/bench.yaml" >"$T/$c-$name.log" 2>&1 &
     pids+=($!); PIDS+=($!)

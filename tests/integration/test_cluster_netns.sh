@@ -55,8 +55,9 @@ for name in server cli w1 w2 w3 intruder; do
 done
 [ "$(stat -c %a "$K/w1.key")" = 600 ] || fail "keygen: w1.key is not mode 0600"
 grep -qxF -- "$(cat "$K/w1.z85")" "$K/w1.pub" || fail "keygen: printed key differs from w1.pub"
-cat "$K/cli.pub" "$K/w1.pub" "$K/w2.pub" "$K/w3.pub" >"$K/allowed"
-ok "keys from arxdigest keygen (secret files mode 0600), allow-list of cli and w1..w3"
+cat "$K/w1.pub" "$K/w2.pub" "$K/w3.pub" >"$K/allowed"
+cp "$K/cli.pub" "$K/allowed_control"
+ok "keys from arxdigest keygen (secret files mode 0600), allow-lists of w1..w3 and of cli (control)"
 
 SAMPLE="$AX_SOURCE_DIR/deploy/sample/arxiv-cs-2026-06.jsonl"
 [ -f "$SAMPLE" ] || fail "missing bundled sample $SAMPLE"
@@ -90,7 +91,8 @@ mkdir -p "$T/redis-hub"
 start redis-hub ip netns exec "$HUB" redis-server --port 6379 --bind 10.77.0.1 --dir "$T/redis-hub" \
   --save "" --appendonly no --protected-mode no
 wait_for 10 "redis in the hub" hub redis-cli -h 10.77.0.1 ping
-SERVER=(env ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/server.key" ARXDIGEST_CURVE_ALLOWED_CLIENTS="$K/allowed")
+SERVER=(env ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/server.key" ARXDIGEST_CURVE_ALLOWED_CLIENTS="$K/allowed"
+        ARXDIGEST_CURVE_ALLOWED_CONTROL_CLIENTS="$K/allowed_control")
 start collector ip netns exec "$HUB" "${SERVER[@]}" "$BIN/arxdigest-collector" --config "$CFG"
 start broker ip netns exec "$HUB" "${SERVER[@]}" "$BIN/arxdigest-broker" --config "$CFG"
 wait_for 10 "the broker" grep -q 'broker ready' "$T/broker.log"

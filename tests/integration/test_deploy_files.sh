@@ -372,16 +372,21 @@ BINDIR="${REL:-$AX_BUILD_DIR}"
 KEYS="$T/keys"
 ARXDIGEST="$BINDIR/arxdigest" "$DEPLOY/cluster/make-keys.sh" --out "$KEYS" w1 >"$T/make-keys.log" 2>&1 \
   || fail "deploy/cluster/make-keys.sh failed: $(cat "$T/make-keys.log")"
-for f in server.key server.pub admin.key admin.pub w1.key w1.pub allowed_clients; do
+for f in server.key server.pub admin.key admin.pub w1.key w1.pub allowed_clients allowed_control_clients; do
   [ -s "$KEYS/$f" ] || fail "make-keys.sh did not write $f"
 done
-[ "$(grep -cv '^#' "$KEYS/allowed_clients")" -eq 2 ] || fail "allowed_clients should list admin and w1"
+[ "$(grep -cv '^#' "$KEYS/allowed_clients")" -eq 1 ] || fail "allowed_clients should list w1 alone"
+grep -qF -e "$(grep -v '^#' "$KEYS/w1.pub")" "$KEYS/allowed_clients" || fail "allowed_clients does not hold w1's key"
+[ "$(grep -cv '^#' "$KEYS/allowed_control_clients")" -eq 1 ] || fail "allowed_control_clients should list admin alone"
+grep -qF -e "$(grep -v '^#' "$KEYS/admin.pub")" "$KEYS/allowed_control_clients" \
+  || fail "allowed_control_clients does not hold admin's key"
 w1_before="$(cat "$KEYS/w1.key" "$KEYS/server.key" | sha256sum)"
 ARXDIGEST="$BINDIR/arxdigest" "$DEPLOY/cluster/make-keys.sh" --out "$KEYS" w1 w2 >"$T/make-keys2.log" 2>&1 \
   || fail "make-keys.sh (second run) failed: $(cat "$T/make-keys2.log")"
-[ "$(grep -cv '^#' "$KEYS/allowed_clients")" -eq 3 ] || fail "a second run should add w2 to allowed_clients"
+[ "$(grep -cv '^#' "$KEYS/allowed_clients")" -eq 2 ] || fail "a second run should add w2 to allowed_clients"
+[ "$(grep -cv '^#' "$KEYS/allowed_control_clients")" -eq 1 ] || fail "a second run should keep admin alone for control"
 [ "$(cat "$KEYS/w1.key" "$KEYS/server.key" | sha256sum)" = "$w1_before" ] || fail "a second run replaced existing keys"
-ok "make-keys.sh: server, admin and worker keys, allow-list; a second run adds a worker and keeps the rest"
+ok "make-keys.sh: server, admin and worker keys, allow-lists (workers; admin for control); a second run adds a worker and keeps the rest"
 
 CONFIG="$DEPLOY/cluster/arxdigest.yaml"
 mkdir -p "$T/digests"

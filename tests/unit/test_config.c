@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -876,6 +877,79 @@ static void test_malformed_yaml(void **state)
     ax_config_destroy(&cfg);
 }
 
+/*  Milliseconds on the monotonic clock. */
+static double s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*  Loads a generated file; returns its errors (caller frees) and how long it took. */
+static char *s_load_timed(const char *text, double *elapsed_ms)
+{
+    ax_config_t *cfg = ax_config_new();
+    char *errors = NULL;
+    const char *path = s_write(text);
+    double t0 = s_now_ms();
+    assert_int_equal(ax_config_load_file(cfg, path, &errors), -1);
+    *elapsed_ms = s_now_ms() - t0;
+    assert_non_null(errors);
+    ax_config_destroy(&cfg);
+    return errors;
+}
+
+/*  100 000 nested `[` (libyaml alone takes half a minute on it) and a file of several
+ *  MiB are refused at once, with the line where the nesting goes too deep. */
+static void test_hostile_yaml_bounded(void **state)
+{
+    size_t n = 100000;
+    char *text = malloc(n + 64);
+    assert_non_null(text);
+    strcpy(text, "broker:\n  job_size: 1\nprofiles: ");
+    size_t len = strlen(text);
+    memset(text + len, '[', n);
+    text[len + n] = '\0';
+    double ms;
+    char *errors = s_load_timed(text, &ms);
+    assert_true(ms < 1000);
+    assert_int_equal(s_lines(errors), 1);
+    assert_line(errors, ":3: ", "nested deeper than 64 levels");
+    free(errors);
+
+    memset(text, '[', n);               /* the same, spread over lines */
+    for (size_t i = 0; i < n; i += 2)
+        text[i] = '\n';
+    text[n] = '\0';
+    errors = s_load_timed(text, &ms);
+    assert_true(ms < 1000);
+    assert_line(errors, ":66: ", "nested deeper than 64 levels");
+    free(errors);
+    free(text);
+
+    size_t big = (size_t) 3 << 20;      /* 3 MiB of comments */
+    text = malloc(big + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < big; i++)
+        text[i] = i % 64 == 63 ? '\n' : '#';
+    text[big] = '\0';
+    errors = s_load_timed(text, &ms);
+    assert_true(ms < 1000);
+    assert_int_equal(s_lines(errors), 1);
+    assert_line(errors, "larger than 1 MiB");
+    free(errors);
+    free(text);
+
+    char deep[64 * 3 + 32] = "profiles: ";  /* 64 levels still load */
+    for (int i = 0; i < 63; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 63; i++)
+        strcat(deep, "]");
+    errors = s_load_bad(deep);
+    assert_null(strstr(errors, "nested deeper"));
+    free(errors);
+}
+
 /*  ------------------------------------------------------------------------------ */
 
 static int s_setup(void **state)
@@ -919,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_profile_languages),
         cmocka_unit_test(test_run_categories),
         cmocka_unit_test(test_malformed_yaml),
+        cmocka_unit_test(test_hostile_yaml_bounded),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

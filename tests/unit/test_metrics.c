@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -180,18 +181,70 @@ static void test_in_use_is_not_fatal(void **state)
     assert_int_equal(ax_metrics_port(), 0);
 }
 
+/*  Issue 11: a RESULT naming 150 000 profiles left a 10 MB /metrics. A family keeps
+ *  AX_METRICS_MAX_SERIES label sets; later ones are counted in its _other series, so
+ *  the sums stay right and the exposition stays small. */
+static void test_label_cardinality_bounded(void **state)
+{
+    (void) state;
+    ax_metrics_define_component("collector");
+    const char *name = "arxdigest_collector_papers_total";
+    char labels[256];
+    for (int i = 0; i < 150000; i++) {
+        char profile[32];
+        snprintf(profile, sizeof profile, "p%d", i);
+        labels[0] = '\0';
+        ax_metrics_label(labels, sizeof labels, "profile", profile);
+        ax_metrics_label(labels, sizeof labels, "state", "matched");
+        ax_metrics_add(name, labels, 2);
+    }
+    assert_true(ax_metrics_get(name, "profile=\"p0\",state=\"matched\"") == 2);
+    assert_true(ax_metrics_get(name, "profile=\"p255\",state=\"matched\"") == 2);
+    assert_true(ax_metrics_get(name, "profile=\"p256\",state=\"matched\"") == 0);
+    double other = ax_metrics_get(name, "profile=\"_other\",state=\"_other\"");
+    assert_true(other == 2.0 * (150000 - AX_METRICS_MAX_SERIES));
+    double folded = ax_metrics_get("arxdigest_metrics_labels_folded_total", "metric=\"" "arxdigest_collector_papers_total\"");
+    assert_true(folded == 150000 - AX_METRICS_MAX_SERIES);
+    /* A label set already there keeps its own series. */
+    ax_metrics_add(name, "profile=\"p7\",state=\"matched\"", 1);
+    assert_true(ax_metrics_get(name, "profile=\"p7\",state=\"matched\"") == 3);
+    /* Values that look like the fold do not get series of their own either. */
+    ax_metrics_add(name, "profile=\"_other\",state=\"x\"", 1);
+    assert_true(ax_metrics_get(name, "profile=\"_other\",state=\"x\"") == 0);
+    /* Histograms fold too; other families are not affected. */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(labels, sizeof labels, "kind=\"k%d\"", i);
+        ax_metrics_observe("t_latency_seconds", labels, 0.2);
+    }
+    assert_true(ax_metrics_get("t_latency_seconds", "kind=\"_other\"") == 1000 - AX_METRICS_MAX_SERIES);
+    ax_metrics_add("arxdigest_collector_acks_total", NULL, 1);
+    assert_true(ax_metrics_get("arxdigest_collector_acks_total", NULL) == 1);
+    char *text = ax_metrics_render();
+    assert_non_null(text);
+    assert_true(strlen(text) < 512 * 1024);
+    int lines = 0;
+    for (const char *l = strstr(text, "\narxdigest_collector_papers_total{"); l; l = strstr(l + 1, "\narxdigest_collector_papers_total{"))
+        lines++;
+    assert_int_equal(lines, AX_METRICS_MAX_SERIES + 1);
+    assert_non_null(strstr(text, "arxdigest_collector_papers_total{profile=\"_other\",state=\"_other\"} "));
+    assert_non_null(strstr(text, "# TYPE arxdigest_metrics_labels_folded_total counter\n"));
+    free(text);
+}
+
 static size_t s_sink(char *data, size_t size, size_t n, void *userp)
 {
     FILE *out = userp;
     return fwrite(data, size, n, out);
 }
 
-/*  GET http://127.0.0.1:port/path: status, body (caller frees) and content type. */
-static long s_get(int port, const char *path, char **body, char *ctype, size_t ctype_size)
+/*  GET http://127.0.0.1:port/path within timeout_ms: curl's result; status, body
+ *  (caller frees) and content type. */
+static CURLcode s_try_get(int port, const char *path, long timeout_ms, long *status, char **body, char *ctype,
+                          size_t ctype_size)
 {
     char url[128], *text = NULL;
     size_t len = 0;
-    long status = 0;
+    *status = 0;
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     FILE *out = open_memstream(&text, &len);
     CURL *h = curl_easy_init();
@@ -199,17 +252,88 @@ static long s_get(int port, const char *path, char **body, char *ctype, size_t c
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    assert_int_equal(curl_easy_perform(h), CURLE_OK);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     char *ct = NULL;
     curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
     snprintf(ctype, ctype_size, "%s", ct ? ct : "");
     curl_easy_cleanup(h);
     fclose(out);
     *body = text;
+    return rc;
+}
+
+/*  GET http://127.0.0.1:port/path, which must succeed: the status; body (caller frees). */
+static long s_get(int port, const char *path, char **body, char *ctype, size_t ctype_size)
+{
+    long status;
+    assert_int_equal(s_try_get(port, path, 10000, &status, body, ctype, ctype_size), CURLE_OK);
     return status;
+}
+
+/*  Opens n TCP connections from source address src to 127.0.0.1:port that send nothing. */
+static void s_idle_connections(int port, const char *src, int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct sockaddr_in from = {.sin_family = AF_INET}, to = {.sin_family = AF_INET, .sin_port = htons(port)};
+        assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
+        assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &to.sin_addr), 1);
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(bind(fds[i], (struct sockaddr *) &from, sizeof from), 0);
+        assert_int_equal(connect(fds[i], (struct sockaddr *) &to, sizeof to), 0);
+    }
+}
+
+/*  Milliseconds until /healthz answers 200, trying until deadline_ms; -1 if it never did. */
+static long s_healthz_ms(int port, long deadline_ms)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        long status, ms;
+        char *body = NULL, ctype[128];
+        CURLcode rc = s_try_get(port, "/healthz", 1000, &status, &body, ctype, sizeof ctype);
+        free(body);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (rc == CURLE_OK && status == 200)
+            return ms;
+        if (ms > deadline_ms)
+            return -1;
+        usleep(50 * 1000);
+    }
+}
+
+/*  Issue 11: 70 idle connections to /metrics took /healthz down (a limit of 64, idle for
+ *  10 s). 200 idle connections from another address leave /healthz answering at once;
+ *  200 more from the health check's own address are closed within the idle timeout. */
+static void test_idle_connections(void **state)
+{
+    (void) state;
+    enum { N = 200 };
+    int other[N], same[N];
+    char *err = NULL;
+    assert_int_equal(ax_metrics_start("127.0.0.1:0", "worker", &err), 0);
+    int port = ax_metrics_port();
+    ax_metrics_heartbeat();
+    s_idle_connections(port, "127.0.0.2", other, N);
+    usleep(100 * 1000);
+    long ms = s_healthz_ms(port, 2000);
+    print_message("healthz with %d idle connections from another address: %ld ms\n", N, ms);
+    assert_true(ms >= 0 && ms < 2000);
+    s_idle_connections(port, "127.0.0.1", same, N);
+    usleep(100 * 1000);
+    ms = s_healthz_ms(port, 6000);
+    print_message("healthz with %d more from its own address: %ld ms\n", N, ms);
+    assert_true(ms >= 0 && ms < 6000);
+    for (int i = 0; i < N; i++) {
+        close(other[i]);
+        close(same[i]);
+    }
+    ax_metrics_stop();
 }
 
 static void test_http(void **state)
@@ -255,6 +379,8 @@ int main(void)
         cmocka_unit_test_setup(test_off_and_bad_address, s_setup),
         cmocka_unit_test_setup(test_in_use_is_not_fatal, s_setup),
         cmocka_unit_test_setup(test_http, s_setup),
+        cmocka_unit_test_setup(test_label_cardinality_bounded, s_setup),
+        cmocka_unit_test_setup(test_idle_connections, s_setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     ax_metrics_stop();
