@@ -635,16 +635,22 @@ void ax_cfg_profile_rules(ax_cfg_err_t *e, const ax_profile_t *profiles, size_t 
  *  Environment, flags, validation
  */
 
+/*  The variable of a config key: ARXDIGEST_ + the key upper-cased, '.' -> '_'. */
+static void s_env_name(const char *key, char *buf, size_t size)
+{
+    int len = snprintf(buf, size, "ARXDIGEST_%s", key);
+    for (int j = 10; j < len && (size_t) j < size; j++)
+        buf[j] = buf[j] == '.' ? '_' : (char) toupper((unsigned char) buf[j]);
+}
+
 int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors)
 {
     ax_cfg_err_t e = {.errors = errors};
     char names[S_NKEYS][64];
     const char *cand[S_NKEYS + 1], *key_env = cfg->llm.api_key_env;
     envp = envp ? envp : environ;
-    for (size_t i = 0; i < S_NKEYS; i++) {      /* ARXDIGEST_ + KEY upper-cased, '.' -> '_' */
-        int len = snprintf(names[i], sizeof names[i], "ARXDIGEST_%s", ax_cfg_keys[i].name);
-        for (int j = 10; j < len; j++)
-            names[i][j] = names[i][j] == '.' ? '_' : (char) toupper((unsigned char) names[i][j]);
+    for (size_t i = 0; i < S_NKEYS; i++) {
+        s_env_name(ax_cfg_keys[i].name, names[i], sizeof names[i]);
         /* profiles have no variable: suggest the key's own variable in their place */
         cand[i] = ax_cfg_keys[i].type == T_PROFILES ? "ARXDIGEST_LLM_API_KEY" : names[i];
     }
@@ -669,6 +675,74 @@ int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors)
             ax_cfg_unknown(&e, 0, "", name, cand, S_NKEYS, "variable");
     }
     return e.count ? -1 : 0;
+}
+
+/*  The value of key f of cfg as text that ax_cfg_store reads back to the same value
+ *  (caller frees; NULL on OOM or when a list item holds the separator ','). */
+static char *s_value_text(const ax_config_t *cfg, const ax_cfg_field_t *f)
+{
+    char *out = NULL;
+    int rc = 0;
+    switch (f->type) {
+    case T_STR:
+        return strdup(*AX_CFG_AT(cfg, f, char *) ? *AX_CFG_AT(cfg, f, char *) : "");
+    case T_INT:
+        rc = asprintf(&out, "%d", *AX_CFG_AT(cfg, f, int));
+        break;
+    case T_DOUBLE:
+        rc = asprintf(&out, "%.17g", *AX_CFG_AT(cfg, f, double));
+        break;
+    case T_BOOL:
+        return strdup(*AX_CFG_AT(cfg, f, bool) ? "true" : "false");
+    case T_LIST: {
+        char *const *v = *AX_CFG_AT(cfg, f, char **);
+        size_t n = *AX_CFG_COUNT_AT(cfg, f), len = 1;
+        for (size_t i = 0; i < n; i++)
+            len += strlen(v[i]) + 1;
+        if (!(out = calloc(1, len)))
+            return NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (strchr(v[i], ',')) {
+                free(out);
+                return NULL;
+            }
+            strcat(strcat(out, i ? "," : ""), v[i]);
+        }
+        return out;
+    }
+    case T_KEYWORDS:
+    case T_PROFILES:
+        break;
+    }
+    return rc < 0 ? NULL : out;
+}
+
+char **ax_config_env(const ax_config_t *cfg, size_t *n, char **errors)
+{
+    ax_cfg_err_t e = {.errors = errors};
+    char **env = calloc(S_NKEYS + 1, sizeof *env), name[64];
+    size_t got = 0;
+    for (size_t i = 0; env && i < S_NKEYS; i++) {
+        const ax_cfg_field_t *f = &ax_cfg_keys[i];
+        if (f->type == T_PROFILES)
+            continue;
+        char *value = s_value_text(cfg, f);
+        s_env_name(f->name, name, sizeof name);
+        if (!value || asprintf(&env[got], "%s=%s", name, value) < 0) {
+            env[got] = NULL;
+            ax_cfg_report(&e, 0, f->name, "cannot be passed on (out of memory, or a list item with ',')");
+        } else
+            got++;
+        free(value);
+    }
+    if (!env || e.count) {
+        ax_strv_free(&env, got);
+        if (!e.count)
+            ax_cfg_report(&e, 0, "", "out of memory");
+        return NULL;
+    }
+    *n = got;
+    return env;
 }
 
 int ax_config_set(ax_config_t *cfg, const char *key, const char *value, char **errors)

@@ -414,6 +414,47 @@ static void test_set_overrides_env(void **state)
     ax_config_destroy(&cfg);
 }
 
+/*  ax_config_env hands a whole config to a child (`arxdigest run` -> daemons): loaded
+ *  over a file that says otherwise, the environment gives back every key's value. */
+static void test_env_hands_on_every_key(void **state)
+{
+    ax_config_t *cfg = s_load_ok(DATA "custom.yaml"), *child = ax_config_new();
+    char *errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "llm.base_url", "http://127.0.0.1:1/flag", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "llm.budget_usd", "0.002", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "llm.temperature", "0.1", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "run.to", "", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "curve.enabled", "true", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "curve.secret_key_file", "/k/w.key", &errors), 0);
+    size_t n = 0, n2 = 0;
+    char **env = ax_config_env(cfg, &n, &errors);
+    assert_non_null(env);
+    assert_null(errors);
+    /* the child's file says otherwise about everything: the environment wins */
+    assert_int_equal(ax_config_load_file(child, DATA "../../../deploy/sample/arxdigest.yaml", &errors), 0);
+    assert_int_equal(ax_config_load_env(child, env, &errors), 0);
+    assert_null(errors);
+    assert_string_equal(child->llm.base_url, "http://127.0.0.1:1/flag");
+    assert_float_equal(child->llm.budget_usd, 0.002, 0);
+    assert_float_equal(child->llm.temperature, 0.1, 0);
+    assert_null(child->run.to);
+    assert_string_equal(child->redis.url, "redis://:s3cret@10.0.0.5:6380/2");
+    assert_string_equal(child->run.categories[1], "cs.LG");
+    assert_string_equal(child->broker.metrics, "");
+    assert_true(child->curve.enabled);
+    /* every key: the child's environment is the parent's */
+    char **env2 = ax_config_env(child, &n2, &errors);
+    assert_non_null(env2);
+    assert_int_equal(n, n2);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(env[i], env2[i]);
+    assert_true(n > 40);        /* every key but the profiles */
+    ax_strv_free(&env, n);
+    ax_strv_free(&env2, n2);
+    ax_config_destroy(&cfg);
+    ax_config_destroy(&child);
+}
+
 /*  ------------------------------------------------------------------------------
  *  Errors
  */
@@ -905,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_env_key_variable_and_unknown),
         cmocka_unit_test(test_env_values_not_echoed),
         cmocka_unit_test(test_set_overrides_env),
+        cmocka_unit_test(test_env_hands_on_every_key),
         cmocka_unit_test(test_typo_suggestion),
         cmocka_unit_test(test_wrong_types_and_ranges),
         cmocka_unit_test(test_ranges_at_the_edges),
