@@ -576,7 +576,7 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
                                   s_time_json(completed), "rendered", s_time_json(generated_at * 1000),
                                   "seconds", completed > created ? (double) (completed - created) / 1000.0 : 0.0));
     char path[4200];
-    snprintf(path, sizeof path, "%s/report.json", folder);
+    snprintf(path, sizeof path, "%s/" AX_RUN_REPORT_FILE, folder);
     if (json_dump_file(report, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
         if (asprintf(err, "cannot write %s", path) < 0)
             *err = NULL;

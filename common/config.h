@@ -116,6 +116,12 @@ char **ax_config_env(const ax_config_t *cfg, size_t *n, char **errors);
  *  keywords, min_hits >= 0, top_n >= 1, group_by value, ...). -1 with messages. */
 int ax_config_validate(const ax_config_t *cfg, char **errors);
 
+/*  Checks profiles that did not come from a config file (a SUBMIT from any client)
+ *  exactly as ax_config_validate checks the file's: names, keywords, ranges, rules; the
+ *  messages name the key ("profiles[0].keywords[2].term: has no letter or digit").
+ *  -1 with messages in *errors (caller frees). */
+int ax_config_check_profiles(const ax_profile_t *profiles, size_t n, char **errors);
+
 /*  The categories a run harvests: run.categories if set, else the union of the
  *  profiles' categories (in first-seen order). Caller frees with ax_strv_free. */
 char **ax_config_run_categories(const ax_config_t *cfg, size_t *n);

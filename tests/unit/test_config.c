@@ -815,6 +815,79 @@ static void test_profile_names(void **state)
     free(errors);
 }
 
+/*  A name is a folder of the run's output: no ".", "..", hidden or option-like name, and
+ *  not the run's own report.json (issue 11). */
+static void test_profile_names_are_safe_folders(void **state)
+{
+    char *errors = s_load_bad("profiles:\n"
+                              "  - {name: 9ok, keywords: [a]}\n"
+                              "  - {name: .hidden, keywords: [a]}\n"
+                              "  - {name: -x, keywords: [a]}\n"
+                              "  - {name: _x, keywords: [a]}\n"
+                              "  - {name: report.json, keywords: [a]}\n"
+                              "  - {name: a123456789a123456789a123456789a123456789a123456789a123456789abcde, "
+                              "keywords: [a]}\n"
+                              "  - {name: a12345678.a123456789a123456789a123456789a123456789a123456789abcd, "
+                              "keywords: [a]}\n");
+    assert_int_equal(s_lines(errors), 5);
+    assert_line(errors, ":3: profiles[1].name: must be 1-64 characters of [A-Za-z0-9_.-] starting with a letter");
+    assert_line(errors, ":4: profiles[2].name: must be");
+    assert_line(errors, ":5: profiles[3].name: must be");
+    assert_line(errors, ":6: profiles[4].name: is the name of a file the run's output folder holds itself",
+                "report.json");
+    assert_line(errors, ":7: profiles[5].name: must be");
+    free(errors);
+    errors = NULL;
+    /* profiles from elsewhere (a SUBMIT) get the same check and message */
+    ax_config_t *cfg = s_load_ok(s_write("profiles:\n  - {name: a, keywords: [x]}\n"));
+    free(cfg->profiles[0].name);
+    cfg->profiles[0].name = strdup("..");
+    assert_int_equal(ax_config_check_profiles(cfg->profiles, cfg->n_profiles, &errors), -1);
+    assert_int_equal(s_lines(errors), 1);
+    assert_line(errors, "profiles[0].name: must be 1-64 characters", "\"..\"");
+    free(errors);
+    ax_config_destroy(&cfg);
+}
+
+/*  A keyword, alias or exclude term the matcher cannot match (no letter or digit) is a
+ *  config error, not a failure of every job (issue 11). */
+static void test_keywords_need_a_letter_or_digit(void **state)
+{
+    const char *text = "profiles:\n"                           /* 1 */
+                       "  - name: a\n"                         /* 2 */
+                       "    keywords:\n"                       /* 3 */
+                       "      - model\n"                       /* 4 */
+                       "      - \"c++\"\n"                     /* 5 */
+                       "      - 快手\n"                        /* 6 */
+                       "      - \"Ω\"\n"                       /* 7 */
+                       "      - \"*\"\n"                       /* 8 */
+                       "      - term: x\n"                     /* 9 */
+                       "        aliases: [\"[\", ok]\n"        /* 10 */
+                       "      - \" - \"\n"                     /* 11 */
+                       "    exclude: [survey, \"...\"]\n";     /* 12 */
+    char *errors = s_load_bad(text);
+    assert_int_equal(s_lines(errors), 4);
+    assert_line(errors, ":8: profiles[0].keywords[4].term: has no letter or digit (got \"*\")");
+    assert_line(errors, ":10: profiles[0].keywords[5].aliases[0]: has no letter or digit");
+    assert_line(errors, ":11: profiles[0].keywords[6].term: has no letter or digit");
+    assert_line(errors, ":12: profiles[0].exclude[1]: has no letter or digit");
+    free(errors);
+    errors = NULL;
+    /* the same profile built by code (a SUBMIT) */
+    ax_config_t *cfg = s_load_ok(s_write("profiles:\n  - {name: a, keywords: [x, y], exclude: [z]}\n"));
+    ax_profile_t *p = &cfg->profiles[0];
+    free(p->keywords[1].term);
+    p->keywords[1].term = strdup("[");
+    free(p->exclude[0]);
+    p->exclude[0] = strdup("*");
+    assert_int_equal(ax_config_check_profiles(cfg->profiles, cfg->n_profiles, &errors), -1);
+    assert_int_equal(s_lines(errors), 2);
+    assert_line(errors, "profiles[0].keywords[1].term: has no letter or digit (got \"[\")");
+    assert_line(errors, "profiles[0].exclude: item 1 has no letter or digit (got \"*\")");
+    free(errors);
+    ax_config_destroy(&cfg);
+}
+
 static void test_profile_languages(void **state)
 {
     const char *good[] = {"en", "zh", "fil", "pt-BR", "zh-Hans", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1901"};
@@ -958,6 +1031,8 @@ int main(void)
         cmocka_unit_test(test_keyword_forms),
         cmocka_unit_test(test_duplicate_profiles),
         cmocka_unit_test(test_profile_names),
+        cmocka_unit_test(test_profile_names_are_safe_folders),
+        cmocka_unit_test(test_keywords_need_a_letter_or_digit),
         cmocka_unit_test(test_profile_languages),
         cmocka_unit_test(test_run_categories),
         cmocka_unit_test(test_malformed_yaml),
