@@ -5,6 +5,18 @@
 # letter or digit (the matcher would fail every job) get ERROR with the config's
 # message, no run is recorded and nothing is written. A good spec still runs.
 source "$(dirname "$0")/lib.sh"
+
+# The same profiles in a config file: `arxdigest run` exits 2 naming them, before anything starts.
+printf 'profiles:\n  - {name: "..", keywords: [x]}\n  - {name: report.json, keywords: [x]}\n  - {name: p, keywords: [x, "*"], exclude: ["["]}\n' >"$T/bad.yaml"
+set +e; "$BIN/arxdigest" run --config "$T/bad.yaml" --set redis.url=redis://127.0.0.1:1/0 >/dev/null 2>"$T/bad.err"; rc=$?; set -e
+[ "$rc" -eq 2 ] || fail "bad profiles: exit $rc, expected 2: $(cat "$T/bad.err")"
+for m in 'profiles\[0\].name: must be 1-64' 'profiles\[1\].name: is the name of a file' \
+         'profiles\[2\].keywords\[1\].term: has no letter or digit' 'profiles\[2\].exclude\[0\]: has no letter or digit'; do
+  grep -q "$m" "$T/bad.err" || fail "no '$m' in: $(cat "$T/bad.err")"
+done
+grep -q "redis" "$T/bad.err" && fail "something started before the config was refused: $(cat "$T/bad.err")"
+ok "config with profile names .. and report.json and a keyword \"*\": exit 2 naming each"
+
 start_redis
 BP=$(free_port); CP=$(free_port); COLP=$(free_port)
 head -n 50 "$AX_SOURCE_DIR/deploy/sample/arxiv-cs-2026-06.jsonl" >"$T/snap.jsonl"
