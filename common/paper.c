@@ -34,6 +34,15 @@ static bool s_ascii_alnum(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+const char *ax_paper_problem(const ax_paper_t *p)
+{
+    if (!p->id || !*p->id)
+        return "missing id";
+    if (p->submitted <= 0)
+        return "no readable submission date";
+    return NULL;
+}
+
 const char *ax_profile_name_problem(const char *name)
 {
     static const char *const reserved[] = {AX_RUN_REPORT_FILE};

@@ -123,6 +123,12 @@ const char *ax_profile_name_problem(const char *name);
  *  "has no letter or digit"). */
 const char *ax_keyword_problem(const char *term);
 
+/*  Why a paper a source built cannot enter a run, or NULL: no id (ids are read with
+ *  ax_arxiv_id_split, which accepts only arXiv's forms), or no readable submission date
+ *  (it would be dated 1970-01-01 and land in a 1970-01 digest). Every source counts such
+ *  a paper malformed with this reason. */
+const char *ax_paper_problem(const ax_paper_t *paper);
+
 /*  Free every member and zero the struct; the struct itself is the caller's. */
 void ax_paper_clear(ax_paper_t *paper);
 void ax_profile_clear(ax_profile_t *profile);
