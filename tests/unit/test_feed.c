@@ -706,6 +706,7 @@ static void test_oai_synthetic(void **state)
     assert_int_equal(g.n, 1);
     assert_int_equal(page.deleted, 1);
     assert_int_equal(page.skipped, 2);
+    assert_string_equal(page.skip_reason, "no arXiv metadata");
     assert_string_equal(page.token, "7261|2001");
     assert_int_equal(page.token_cursor, 1000);
     assert_int_equal(page.token_size, 2500);
