@@ -476,16 +476,18 @@ int ax_feed_finish(ax_feed_ctx_t *ctx)
     for (int i = 0; i < AX_FEED_ID_COUNT && !e->p.id; i++)
         if (e->ids[i] && ax_arxiv_id_split(e->ids[i], &e->p.id, &version) < 0)
             e->p.id = NULL;
-    if (!e->p.id) {
-        ctx->page->skipped++;
-        ax_feed_entry_reset(e);
-        return 0;
-    }
     e->p.version = version > e->versions ? version : e->versions;
     if (!e->p.updated)
         e->p.updated = e->p.submitted;
-    if (!e->p.submitted)
+    if (!e->p.submitted)            /* no v1 date (published, created): the entry's updated */
         e->p.submitted = e->p.updated;
+    const char *why = e->p.id ? ax_paper_problem(&e->p) : "no arXiv id";
+    if (why) {
+        ctx->page->skipped++;
+        ctx->page->skip_reason = why;
+        ax_feed_entry_reset(e);
+        return 0;
+    }
     if (s_primary_first(e) < 0)
         rc = -1;
     const ax_feed_buf_t *doi = e->doi.n ? &e->doi : &e->link_doi;

@@ -56,6 +56,7 @@ typedef struct {
     size_t entries;         /* papers handed to the callback */
     size_t deleted;         /* OAI records whose header says status="deleted" (no paper) */
     size_t skipped;         /* entries / records without a usable id or metadata (no paper) */
+    const char *skip_reason;    /* why the last of them was skipped (static), NULL when none */
 } ax_feed_page_t;
 
 /*  Per-paper facts that are not part of ax_paper_t. Borrowed for the callback's duration. */

@@ -146,8 +146,9 @@ int ax_feed_add_dois(ax_feed_ctx_t *ctx, ax_feed_buf_t *b, const char *text, siz
 /*  Sets e.ids[slot] from text (the old one freed). 0 / -1. */
 int ax_feed_set_id(ax_feed_ctx_t *ctx, int slot, const char *text, size_t len);
 
-/*  Ends the entry: a paper when one of e.ids splits into an id (kept until the document
- *  is known good), else page->skipped + 1. e is reset either way. 0 / -1 on OOM. */
+/*  Ends the entry: a paper when one of e.ids splits into an id and it has a date
+ *  (ax_paper_problem; kept until the document is known good), else page->skipped + 1
+ *  with page->skip_reason. e is reset either way. 0 / -1 on OOM. */
 int ax_feed_finish(ax_feed_ctx_t *ctx);
 /*  Frees what e holds and zeroes it. */
 void ax_feed_entry_reset(ax_feed_entry_t *e);

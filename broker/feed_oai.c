@@ -78,8 +78,10 @@ static int s_record_end(ax_feed_ctx_t *ctx)
     if (ctx->deleted || !ctx->meta) {
         if (ctx->deleted)
             ctx->page->deleted++;
-        else
+        else {
             ctx->page->skipped++;
+            ctx->page->skip_reason = "no arXiv metadata";
+        }
         ax_feed_entry_reset(&ctx->e);
         return 0;
     }

@@ -430,6 +430,9 @@ static int s_step(s_harvest_t *h, char **err)
             continue;
         }
         s_count_malformed(L, pg.skipped + pg.deleted);
+        if (pg.skipped)
+            ax_log_warn("arXiv entries skipped as malformed|url=%s count=%zu reason=\"%s\"", url, pg.skipped,
+                        pg.skip_reason ? pg.skip_reason : "?");
         int more = 1;
         s_page_t *page = h->page;
         h->page = NULL;

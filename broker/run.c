@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -514,16 +515,19 @@ void ax_run_destroy(ax_run_t **run_p)
     *run_p = NULL;
 }
 
+/*  Refuses a run spec that could not run to the end: no profile, or a profile the
+ *  config would have refused. -1 with *err (caller frees). */
 static int s_spec_check(const ax_runspec_t *spec, char **err)
 {
     if (spec->n_profiles == 0)
         return (*err = strdup("a run needs at least one profile")) ? -1 : -1;
-    for (size_t p = 0; p < spec->n_profiles; p++)
-        if (!spec->profiles[p].name || !*spec->profiles[p].name || strpbrk(spec->profiles[p].name, "{}/ \t\n")) {
-            if (asprintf(err, "profile %zu: bad name", p) < 0)
-                *err = NULL;
-            return -1;
-        }
+    /* A spec from any client passes the checks of a config file's profiles: a name that
+     * is a safe folder, keywords the matcher can match, ... (the same messages). */
+    if (ax_config_check_profiles(spec->profiles, spec->n_profiles, err) < 0) {
+        if (!*err)
+            *err = strdup("bad profiles");
+        return -1;
+    }
     return 0;
 }
 

@@ -335,6 +335,8 @@ static int s_build(ax_snapshot_t *self, const s_record_t *rec, ax_paper_t *out, 
                            ? out->submitted : s_time(&last);
     }
     out->version = count ? count : id_version;
+    if ((*why = ax_paper_problem(out)))            /* no readable v1 date: versions[0].created */
+        return S_MALFORMED;
     if (!s_date_pass(self, out->submitted))
         return S_FILTERED;
 

@@ -36,6 +36,28 @@ static int s_bin_dir(char *buf, size_t size)
     return 0;
 }
 
+/*  Puts the effective config (file, environment, flags: every key) in the environment
+ *  the daemons inherit, where it overrides their file: so every --set and flag reaches
+ *  every process, and no value (secrets included) appears on a command line. */
+static int s_export_config(const ax_config_t *cfg)
+{
+    size_t n = 0;
+    char *errors = NULL, **env = ax_config_env(cfg, &n, &errors);
+    if (!env) {
+        fprintf(stderr, "arxdigest: cannot pass the configuration on: %s\n", errors ? errors : "out of memory");
+        free(errors);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *eq = strchr(env[i], '=');
+        *eq = '\0';
+        rc = setenv(env[i], eq + 1, 1);
+    }
+    ax_strv_free(&env, n);
+    return rc;
+}
+
 /*  fork+exec argv with stdout/stderr to DIR/<name>.log. */
 static pid_t s_spawn(ax_local_t *local, const char *name, char *const argv[])
 {
@@ -158,10 +180,11 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
         snprintf(out_abs, sizeof out_abs, "%s/%s", cwd, cfg->collector.output_dir);
     }
     snprintf(set_out, sizeof set_out, "collector.output_dir=%s", out_abs);
-    /* The children read the same file and environment; --set pins what is private. The
-     * Redis URL goes through the environment (which overrides the file), not the command
-     * line: it may hold a password, and any user can read a process's arguments. */
-    if (setenv("ARXDIGEST_REDIS_URL", local->redis_url, 1) < 0)
+    /* The children read the same file and the effective config in the environment
+     * (which overrides the file); --set pins what is private. The Redis URL goes through
+     * the environment too, not the command line: it may hold a password, and any user can
+     * read a process's arguments. */
+    if (s_export_config(cfg) < 0 || setenv("ARXDIGEST_REDIS_URL", local->redis_url, 1) < 0)
         goto fail;
     const char *cfgarg = config_path ? "--config" : "--set";
     const char *cfgval = config_path ? config_path : set_mw;    /* (a no-op pin) */

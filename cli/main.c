@@ -159,6 +159,18 @@ static int s_need_profiles(const ax_config_t *cfg, const s_args_t *a)
     return -1;
 }
 
+/*  A digest folder that cannot be written is found now, not after all the work (and the
+ *  paid LLM answers, gone with a private Redis) when the run is rendered. */
+static int s_output_writable(const ax_config_t *cfg)
+{
+    char *err = NULL;
+    if (ax_output_check_dir(cfg->collector.output_dir, &err) == 0)
+        return 0;
+    fprintf(stderr, "arxdigest: collector.output_dir: %s\n", err ? err : "cannot be written");
+    free(err);
+    return -1;
+}
+
 static int s_cmd_run(ax_config_t *cfg, const s_args_t *a)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -167,7 +179,7 @@ static int s_cmd_run(ax_config_t *cfg, const s_args_t *a)
         fprintf(stderr, "arxdigest: --workers must be 1..%d\n", AX_CLI_MAX_CHILDREN - 2);
         return 2;
     }
-    if (s_need_profiles(cfg, a) < 0)
+    if (s_need_profiles(cfg, a) < 0 || s_output_writable(cfg) < 0)
         return 2;
     s_llm_notice(cfg);
     ax_local_t local;

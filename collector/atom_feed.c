@@ -19,6 +19,7 @@
 #include "render.h"
 #include "site.h"
 #include "text.h"
+#include "writer.h"
 
 #define S_DEFAULT_MAX 20
 #define S_TAG_AUTHORITY "tag:arxdigest,2026:" /* fixed: ids must not change with the clock */
@@ -314,19 +315,22 @@ int ax_atom_feed_close(ax_atom_feed_t **f_p, char **err)
     char *tmp = NULL;
     FILE *out = NULL;
     int rc = -1;
-    if (asprintf(&tmp, "%s.tmp", f->path) < 0)
+    if (asprintf(&tmp, "%s.tmp", f->path) < 0) {
         tmp = NULL;
-    else if ((out = fopen(tmp, "w"))) {
+        ax_set_error(err, "feed: out of memory");
+    } else if (!(out = fopen(tmp, "w")))
+        ax_set_error(err, "cannot write %s: %s", f->path, strerror(errno));
+    else {
         s_write_feed(out, f, keep);
-        int bad = ferror(out);
-        if (fclose(out) == 0 && !bad && rename(tmp, f->path) == 0)
-            rc = 0;
+        if (ax_w_close(out, ferror(out), f->path, err) == 0) {
+            if (rename(tmp, f->path) == 0)
+                rc = 0;
+            else
+                ax_set_error(err, "cannot write %s: %s", f->path, strerror(errno));
+        }
     }
-    if (rc < 0) {
-        ax_set_error(err, "feed: cannot write %s: %s", f->path, strerror(errno ? errno : EIO));
-        if (tmp)
-            unlink(tmp);
-    }
+    if (rc < 0 && tmp)
+        unlink(tmp);
     free(tmp);
     s_feed_free(f);
     return rc;

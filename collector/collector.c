@@ -187,6 +187,12 @@ ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
     self->zmq = zmq_ctx_new();
     if (!self->output_dir || !self->zmq)
         goto fail;
+    char *derr = NULL;          /* refuse to collect what could never be rendered */
+    if (ax_output_check_dir(self->output_dir, &derr) < 0) {
+        ax_set_error(err, "collector.output_dir: %s", derr ? derr : "cannot be written");
+        free(derr);
+        goto fail;
+    }
     self->results = zmq_socket(self->zmq, ZMQ_ROUTER);
     int linger = 0;
     if (!self->results)

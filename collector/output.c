@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "atom_feed.h"
 #include "codec.h"
@@ -26,6 +27,7 @@
 #include "site.h"
 #include "store.h"
 #include "text.h"
+#include "writer.h"
 
 /*  mkdir -p. */
 static int s_mkdirs(const char *path)
@@ -40,6 +42,24 @@ static int s_mkdirs(const char *path)
             *p = '/';
         }
     return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int ax_output_check_dir(const char *output_dir, char **err)
+{
+    char probe[4200];
+    if (s_mkdirs(output_dir) < 0) {
+        ax_set_error(err, "cannot create %s: %s", output_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(probe, sizeof probe, "%s/.arxdigest-probe-XXXXXX", output_dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        ax_set_error(err, "cannot write in %s: %s", output_dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
 }
 
 typedef struct {
@@ -255,14 +275,11 @@ static FILE *s_create(const char *path, char **err)
     return f;
 }
 
-/*  Closes f; -1 with *err when writing failed (wrc < 0 or the close did). */
+/*  Closes f; -1 with *err naming the file and the cause when writing failed (wrc < 0,
+ *  the flush or the close). Call it right after the writes: errno holds their cause. */
 static int s_finish(FILE *f, int wrc, const char *path, char **err)
 {
-    if (fclose(f) != 0 || wrc < 0) {
-        ax_set_error(err, "cannot write %s", path);
-        return -1;
-    }
-    return 0;
+    return ax_w_close(f, wrc < 0, path, err);
 }
 
 /*  The Markdown files of one period in dir: digest.md (the first top_n), by-category.md,
@@ -576,12 +593,10 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
                                   s_time_json(completed), "rendered", s_time_json(generated_at * 1000),
                                   "seconds", completed > created ? (double) (completed - created) / 1000.0 : 0.0));
     char path[4200];
-    snprintf(path, sizeof path, "%s/report.json", folder);
-    if (json_dump_file(report, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
-        if (asprintf(err, "cannot write %s", path) < 0)
-            *err = NULL;
+    snprintf(path, sizeof path, "%s/" AX_RUN_REPORT_FILE, folder);
+    FILE *f = s_create(path, err);
+    if (!f || s_finish(f, json_dumpf(report, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER), path, err) < 0)
         goto done;
-    }
     *folder_out = strdup(folder);
     rc = *folder_out ? 0 : -1;
 done:

@@ -18,4 +18,9 @@
 int ax_output_render_run(redisContext *c, const char *run, const char *output_dir, const char *group_by,
                          int64_t generated_at, char **folder, char **err);
 
+/*  Makes sure output_dir exists (mkdir -p) and a file can be created in it, so that a
+ *  folder that cannot be written is found before a run's work, not when it is rendered.
+ *  0, or -1 with *err naming the folder and the cause. */
+int ax_output_check_dir(const char *output_dir, char **err);
+
 #endif

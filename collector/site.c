@@ -19,6 +19,7 @@
 
 #include "render.h"
 #include "text.h"
+#include "writer.h"
 
 /* ---------------------------------------------------------------- files */
 
@@ -69,15 +70,13 @@ static int s_page_open(s_page_t *pg, const char *dir, const char *name, char **e
 
 static int s_page_close(s_page_t *pg, char **err)
 {
-    int rc = pg->err || ferror(pg->out) ? -1 : 0;
-    if (fclose(pg->out) != 0)
+    int rc = ax_w_close(pg->out, pg->err || ferror(pg->out), pg->path, err);
+    if (rc == 0 && rename(pg->tmp, pg->path) < 0) {
+        ax_set_error(err, "cannot write %s: %s", pg->path, strerror(errno));
         rc = -1;
-    if (rc == 0 && rename(pg->tmp, pg->path) < 0)
-        rc = -1;
-    if (rc < 0) {
-        ax_set_error(err, "site: cannot write %s: %s", pg->path, strerror(errno ? errno : EIO));
-        unlink(pg->tmp);
     }
+    if (rc < 0)
+        unlink(pg->tmp);
     free(pg->path);
     free(pg->tmp);
     memset(pg, 0, sizeof *pg);

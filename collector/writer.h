@@ -14,4 +14,10 @@ typedef struct {
 void ax_w_put(ax_writer_t *w, const char *s);
 void ax_w_putf(ax_writer_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*  Ends a file written through stdio: flushes and closes out (always). failed says an
+ *  earlier write already failed (errno, read at once, then holds its cause). When that
+ *  write, the flush (where a full disk shows: data waits in the buffer until then) or the
+ *  close failed, sets *err to "cannot write PATH: <strerror>" and returns -1; else 0. */
+int ax_w_close(FILE *out, int failed, const char *path, char **err);
+
 #endif

@@ -44,10 +44,11 @@ static const char *const s_reasons[] = {
     [C_DATE] = "must be a date YYYY-MM-DD",
     [C_ENVNAME] = "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
     [C_CATEGORY] = "is not an arXiv category (like cs.IR or hep-th)",
-    [C_NAME] = "must be 1-64 characters of [A-Za-z0-9_.-], not only dots",
+    [C_NAME] = "is not a profile name",          /* ax_profile_name_problem says why */
     [C_LANGUAGE] = "must be a language code like en, zh or pt-BR",
     [C_RESPONSE_FORMAT] = "must be json_object or json_schema",
     [C_ANNOUNCE] = "must be one of new, cross, replace, replace-cross",
+    [C_TERM] = "has no letter or digit",        /* ax_keyword_problem says why */
 };
 
 #define CF(m) offsetof(ax_config_t, m)
@@ -123,15 +124,15 @@ static const ax_cfg_field_t s_profile_fields[] = {
     [P_INTEREST] = {"interest", T_STR, PF(interest), 0, 0, 0, C_ANY, 0, ""},
     [P_CATEGORIES] = {"categories", T_LIST, PF(categories), PF(n_categories), 0, 0, C_CATEGORY, 0, NULL},
     [P_KEYWORDS] = {"keywords", T_KEYWORDS, PF(keywords), PF(n_keywords), 0, 0, C_ANY, 0, NULL},
-    [P_EXCLUDE] = {"exclude", T_LIST, PF(exclude), PF(n_exclude), 0, 0, C_NONEMPTY, 0, NULL},
+    [P_EXCLUDE] = {"exclude", T_LIST, PF(exclude), PF(n_exclude), 0, 0, C_TERM, 0, NULL},
     [P_MIN_HITS] = {"min_hits", T_INT, PF(min_hits), 0, 0, 1000, C_ANY, 0, "1"},
     [P_TOP_N] = {"top_n", T_INT, PF(top_n), 0, 1, 100000, C_ANY, 0, "20"},
 };
 
 #define KF(m) offsetof(ax_keyword_t, m)
 static const ax_cfg_field_t s_keyword_fields[] = {
-    {"term", T_STR, KF(term), 0, 0, 0, C_NONEMPTY, 0, NULL},
-    {"aliases", T_LIST, KF(aliases), KF(n_aliases), 0, 0, C_NONEMPTY, 0, NULL},
+    {"term", T_STR, KF(term), 0, 0, 0, C_TERM, 0, NULL},
+    {"aliases", T_LIST, KF(aliases), KF(n_aliases), 0, 0, C_TERM, 0, NULL},
     {"company", T_STR, KF(company), 0, 0, 0, C_ANY, F_NULLABLE, NULL},
 };
 
@@ -360,19 +361,25 @@ static bool s_value_ok(ax_cfg_check_t check, const char *v)
     case C_CATEGORY:
         return n >= 2 && n <= 32 && isalpha((unsigned char) *v) && s_only(v, S_ALNUM ".-");
     case C_NAME:
-        return n >= 1 && n <= 64 && s_only(v, S_ALNUM "_.-") && !s_only(v, ".");
+        return !ax_profile_name_problem(v);
     case C_LANGUAGE:
         return s_language_ok(v);
     case C_RESPONSE_FORMAT:
         return !strcmp(v, "json_object") || !strcmp(v, "json_schema");
     case C_ANNOUNCE:
         return !strcmp(v, "new") || !strcmp(v, "cross") || !strcmp(v, "replace") || !strcmp(v, "replace-cross");
+    case C_TERM:
+        return !ax_keyword_problem(v);
     }
     return false;
 }
 
 const char *ax_cfg_problem(ax_cfg_check_t check, const char *v)
 {
+    if (check == C_NAME)            /* the rules shared with SUBMIT say why themselves */
+        return ax_profile_name_problem(v);
+    if (check == C_TERM)
+        return ax_keyword_problem(v);
     return s_value_ok(check, v) ? NULL : s_reasons[check];
 }
 
@@ -569,21 +576,25 @@ void ax_config_destroy(ax_config_t **self_p)
 static void s_check_value(ax_cfg_err_t *e, const void *base, const ax_cfg_field_t *f, const char *key,
                           int line)
 {
+    char echo[96];
     if (f->type == T_STR) {
         const char *v = *AX_CFG_AT(base, f, char *), *why = v ? ax_cfg_problem(f->check, v) : NULL;
         if (!v && !(f->flags & F_NULLABLE))
             ax_cfg_report(e, line, key, "required");
         else if (why)
-            ax_cfg_report(e, line, key, "%s", why);
+            ax_cfg_report(e, line, key, "%s%s", why, s_echo(e, f, v, echo, sizeof echo));
     } else if (f->type == T_INT || f->type == T_DOUBLE) {
         double v = f->type == T_INT ? *AX_CFG_AT(base, f, int) : *AX_CFG_AT(base, f, double);
         if (!(v >= f->min && v <= f->max))
             ax_cfg_report(e, line, key, "must be between %.15g and %.15g (got %.15g)", f->min, f->max, v);
     } else if (f->type == T_LIST) {
         char *const *v = *AX_CFG_AT(base, f, char **);
-        for (size_t i = 0; i < *AX_CFG_COUNT_AT(base, f); i++)
-            if (!v[i] || ax_cfg_problem(f->check, v[i]))
-                ax_cfg_report(e, line, key, "item %zu %s", i + 1, s_reasons[f->check]);
+        for (size_t i = 0; i < *AX_CFG_COUNT_AT(base, f); i++) {
+            const char *why = v[i] ? ax_cfg_problem(f->check, v[i]) : "is missing";
+            if (why)
+                ax_cfg_report(e, line, key, "item %zu %s%s", i + 1, why,
+                              v[i] ? s_echo(e, f, v[i], echo, sizeof echo) : "");
+        }
     }
 }
 
@@ -636,16 +647,22 @@ void ax_cfg_profile_rules(ax_cfg_err_t *e, const ax_profile_t *profiles, size_t 
  *  Environment, flags, validation
  */
 
+/*  The variable of a config key: ARXDIGEST_ + the key upper-cased, '.' -> '_'. */
+static void s_env_name(const char *key, char *buf, size_t size)
+{
+    int len = snprintf(buf, size, "ARXDIGEST_%s", key);
+    for (int j = 10; j < len && (size_t) j < size; j++)
+        buf[j] = buf[j] == '.' ? '_' : (char) toupper((unsigned char) buf[j]);
+}
+
 int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors)
 {
     ax_cfg_err_t e = {.errors = errors};
     char names[S_NKEYS][64];
     const char *cand[S_NKEYS + 1], *key_env = cfg->llm.api_key_env;
     envp = envp ? envp : environ;
-    for (size_t i = 0; i < S_NKEYS; i++) {      /* ARXDIGEST_ + KEY upper-cased, '.' -> '_' */
-        int len = snprintf(names[i], sizeof names[i], "ARXDIGEST_%s", ax_cfg_keys[i].name);
-        for (int j = 10; j < len; j++)
-            names[i][j] = names[i][j] == '.' ? '_' : (char) toupper((unsigned char) names[i][j]);
+    for (size_t i = 0; i < S_NKEYS; i++) {
+        s_env_name(ax_cfg_keys[i].name, names[i], sizeof names[i]);
         /* profiles have no variable: suggest the key's own variable in their place */
         cand[i] = ax_cfg_keys[i].type == T_PROFILES ? "ARXDIGEST_LLM_API_KEY" : names[i];
     }
@@ -672,6 +689,74 @@ int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors)
     return e.count ? -1 : 0;
 }
 
+/*  The value of key f of cfg as text that ax_cfg_store reads back to the same value
+ *  (caller frees; NULL on OOM or when a list item holds the separator ','). */
+static char *s_value_text(const ax_config_t *cfg, const ax_cfg_field_t *f)
+{
+    char *out = NULL;
+    int rc = 0;
+    switch (f->type) {
+    case T_STR:
+        return strdup(*AX_CFG_AT(cfg, f, char *) ? *AX_CFG_AT(cfg, f, char *) : "");
+    case T_INT:
+        rc = asprintf(&out, "%d", *AX_CFG_AT(cfg, f, int));
+        break;
+    case T_DOUBLE:
+        rc = asprintf(&out, "%.17g", *AX_CFG_AT(cfg, f, double));
+        break;
+    case T_BOOL:
+        return strdup(*AX_CFG_AT(cfg, f, bool) ? "true" : "false");
+    case T_LIST: {
+        char *const *v = *AX_CFG_AT(cfg, f, char **);
+        size_t n = *AX_CFG_COUNT_AT(cfg, f), len = 1;
+        for (size_t i = 0; i < n; i++)
+            len += strlen(v[i]) + 1;
+        if (!(out = calloc(1, len)))
+            return NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (strchr(v[i], ',')) {
+                free(out);
+                return NULL;
+            }
+            strcat(strcat(out, i ? "," : ""), v[i]);
+        }
+        return out;
+    }
+    case T_KEYWORDS:
+    case T_PROFILES:
+        break;
+    }
+    return rc < 0 ? NULL : out;
+}
+
+char **ax_config_env(const ax_config_t *cfg, size_t *n, char **errors)
+{
+    ax_cfg_err_t e = {.errors = errors};
+    char **env = calloc(S_NKEYS + 1, sizeof *env), name[64];
+    size_t got = 0;
+    for (size_t i = 0; env && i < S_NKEYS; i++) {
+        const ax_cfg_field_t *f = &ax_cfg_keys[i];
+        if (f->type == T_PROFILES)
+            continue;
+        char *value = s_value_text(cfg, f);
+        s_env_name(f->name, name, sizeof name);
+        if (!value || asprintf(&env[got], "%s=%s", name, value) < 0) {
+            env[got] = NULL;
+            ax_cfg_report(&e, 0, f->name, "cannot be passed on (out of memory, or a list item with ',')");
+        } else
+            got++;
+        free(value);
+    }
+    if (!env || e.count) {
+        ax_strv_free(&env, got);
+        if (!e.count)
+            ax_cfg_report(&e, 0, "", "out of memory");
+        return NULL;
+    }
+    *n = got;
+    return env;
+}
+
 int ax_config_set(ax_config_t *cfg, const char *key, const char *value, char **errors)
 {
     ax_cfg_err_t e = {.errors = errors};
@@ -692,18 +777,30 @@ int ax_config_set(ax_config_t *cfg, const char *key, const char *value, char **e
     return e.count ? -1 : 0;
 }
 
+/*  Every check of the config file on n profiles, reported into e. */
+static void s_check_profiles(ax_cfg_err_t *e, const ax_profile_t *profiles, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "profiles[%zu]", i);
+        ax_cfg_check_record(e, &profiles[i], s_profile_fields, S_COUNT(s_profile_fields), 0, key, NULL, 0, true);
+        ax_cfg_profile_rules(e, profiles, i, 0, NULL, 0);
+    }
+}
+
+int ax_config_check_profiles(const ax_profile_t *profiles, size_t n, char **errors)
+{
+    ax_cfg_err_t e = {.errors = errors};
+    s_check_profiles(&e, profiles, n);
+    return e.count ? -1 : 0;
+}
+
 int ax_config_validate(const ax_config_t *cfg, char **errors)
 {
     ax_cfg_err_t e = {.errors = errors};
     for (size_t i = 0; i < S_NKEYS; i++)
         s_check_value(&e, cfg, &ax_cfg_keys[i], ax_cfg_keys[i].name, 0);
-    for (size_t i = 0; i < cfg->n_profiles; i++) {
-        char key[48];
-        snprintf(key, sizeof key, "profiles[%zu]", i);
-        ax_cfg_check_record(&e, &cfg->profiles[i], s_profile_fields, S_COUNT(s_profile_fields), 0, key, NULL,
-                            0, true);
-        ax_cfg_profile_rules(&e, cfg->profiles, i, 0, NULL, 0);
-    }
+    s_check_profiles(&e, cfg->profiles, cfg->n_profiles);
     const char *urls[][2] = {{"arxiv.api_url", cfg->arxiv.api_url}, {"arxiv.oai_url", cfg->arxiv.oai_url},
                              {"arxiv.rss_url", cfg->arxiv.rss_url}};
     for (size_t i = 0; i < 3 && cfg->arxiv.min_interval_ms < 3000; i++)

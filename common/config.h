@@ -106,9 +106,23 @@ int ax_config_load_env(ax_config_t *cfg, char *const *envp, char **errors);
  *  List keys (run.categories) take comma-separated values. -1 with a message in *errors. */
 int ax_config_set(ax_config_t *cfg, const char *key, const char *value, char **errors);
 
+/*  The whole config as environment: "ARXDIGEST_<KEY>=VALUE" for every key but the
+ *  profiles, each read back by ax_config_load_env to exactly cfg's value. This is how
+ *  `arxdigest run` hands its effective config (file, environment, flags) to the daemons
+ *  it starts: the environment overrides their file, and unlike a command line it is
+ *  readable only by the user (values may hold secrets: redis.url, llm.base_url).
+ *  Returns the strings (caller frees with ax_strv_free(&env, *n)) or NULL with *errors. */
+char **ax_config_env(const ax_config_t *cfg, size_t *n, char **errors);
+
 /*  Checks the merged config as a whole (ranges, URLs, profiles: unique names, non-empty
  *  keywords, min_hits >= 0, top_n >= 1, group_by value, ...). -1 with messages. */
 int ax_config_validate(const ax_config_t *cfg, char **errors);
+
+/*  Checks profiles that did not come from a config file (a SUBMIT from any client)
+ *  exactly as ax_config_validate checks the file's: names, keywords, ranges, rules; the
+ *  messages name the key ("profiles[0].keywords[2].term: has no letter or digit").
+ *  -1 with messages in *errors (caller frees). */
+int ax_config_check_profiles(const ax_profile_t *profiles, size_t n, char **errors);
 
 /*  The categories a run harvests: run.categories if set, else the union of the
  *  profiles' categories (in first-seen order). Caller frees with ax_strv_free. */

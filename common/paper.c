@@ -1,6 +1,7 @@
 /*  paper.c: constructors and destructors of the shared data model (see paper.h). */
 #include "paper.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,46 @@ ax_state_t ax_state_from_name(const char *name)
         if (name && strcmp(name, s_state_names[i]) == 0)
             return (ax_state_t) i;
     return AX_STATE_NONE;
+}
+
+static bool s_ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+const char *ax_paper_problem(const ax_paper_t *p)
+{
+    if (!p->id || !*p->id)
+        return "missing id";
+    if (p->submitted <= 0)
+        return "no readable submission date";
+    return NULL;
+}
+
+const char *ax_profile_name_problem(const char *name)
+{
+    static const char *const reserved[] = {AX_RUN_REPORT_FILE};
+    size_t n = name ? strlen(name) : 0;
+    bool ok = n >= 1 && n <= 64 && s_ascii_alnum((unsigned char) name[0]);
+    for (size_t i = 1; ok && i < n; i++)
+        ok = s_ascii_alnum((unsigned char) name[i]) || strchr("_.-", name[i]);
+    if (!ok)
+        return "must be 1-64 characters of [A-Za-z0-9_.-] starting with a letter or digit";
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return "is the name of a file the run's output folder holds itself";
+    return NULL;
+}
+
+const char *ax_keyword_problem(const char *term)
+{
+    bool blank = true;
+    for (const unsigned char *p = (const unsigned char *) (term ? term : ""); *p; p++) {
+        if (s_ascii_alnum(*p) || *p >= 0x80)
+            return NULL;
+        blank &= *p == ' ' || (*p >= '\t' && *p <= '\r');
+    }
+    return blank ? "must not be empty" : "has no letter or digit";
 }
 
 void ax_strv_free(char ***v_p, size_t n)

@@ -39,7 +39,7 @@ typedef struct {
 
 /*  One reader's interest (SPEC section 3). */
 typedef struct {
-    char *name;             /* identifier, [A-Za-z0-9_.-]+ */
+    char *name;             /* identifier: see ax_profile_name_problem */
     char *title;            /* digest heading */
     char *language;         /* "zh", "en", ...: language of LLM output and labels */
     char *interest;         /* free text the LLM scores against */
@@ -106,6 +106,28 @@ typedef struct {
 const char *ax_state_name(ax_state_t state);
 /*  Inverse of ax_state_name; AX_STATE_NONE for an unknown name. */
 ax_state_t ax_state_from_name(const char *name);
+
+/*  The file a run's output folder holds beside its profiles' folders (collector). */
+#define AX_RUN_REPORT_FILE "report.json"
+
+/*  Why name cannot name a profile, or NULL when it can. A profile's name is the name of
+ *  its folder in the run's output and part of Redis keys: 1-64 characters of
+ *  [A-Za-z0-9_.-] starting with a letter or digit (so not "." or ".."), and not a file
+ *  the run's folder holds itself (AX_RUN_REPORT_FILE). The config and SUBMIT both check
+ *  it; the reason is a static string ("must be ..."). */
+const char *ax_profile_name_problem(const char *name);
+
+/*  Why a keyword's term or alias, or an exclude term, can never be matched, or NULL:
+ *  it must hold a letter or digit (ASCII, or any non-ASCII character: "快手", "café"),
+ *  which is what the matcher (worker/match.c) needs. Static reason ("must not be empty",
+ *  "has no letter or digit"). */
+const char *ax_keyword_problem(const char *term);
+
+/*  Why a paper a source built cannot enter a run, or NULL: no id (ids are read with
+ *  ax_arxiv_id_split, which accepts only arXiv's forms), or no readable submission date
+ *  (it would be dated 1970-01-01 and land in a 1970-01 digest). Every source counts such
+ *  a paper malformed with this reason. */
+const char *ax_paper_problem(const ax_paper_t *paper);
 
 /*  Free every member and zero the struct; the struct itself is the caller's. */
 void ax_paper_clear(ax_paper_t *paper);

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,26 @@ size_t ax_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t
     return n;
 }
 
+/*  The archive of an old-style id, s[0..n): lower-case words joined by single hyphens,
+ *  then optionally a dot and a two-letter subject class ("hep-th", "cond-mat", "math.AG").
+ *  So no ".", ".." or empty part can reach a path or a link built from the id. */
+static bool s_archive_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (;;) {
+        size_t word = i;
+        while (i < n && s[i] >= 'a' && s[i] <= 'z')
+            i++;
+        if (i == word)
+            return false;                   /* an empty word: "", "-x", "x--y", "." */
+        if (i == n || s[i] != '-')
+            break;
+        i++;
+    }
+    return i == n || (s[i] == '.' && n - i == 3 && s[i + 1] >= 'A' && s[i + 1] <= 'Z' && s[i + 2] >= 'A'
+                      && s[i + 2] <= 'Z');
+}
+
 int ax_arxiv_id_split(const char *s, char **id, int *version)
 {
     static const char *prefixes[] = {"http://arxiv.org/abs/", "https://arxiv.org/abs/",
@@ -121,9 +142,7 @@ int ax_arxiv_id_split(const char *s, char **id, int *version)
             ok = i == 4 || isdigit((unsigned char) s[i]);
     } else if (ok) {
         size_t a = (size_t) (slash - s);
-        ok = a > 0 && id_len - a - 1 == 7;
-        for (size_t i = 0; ok && i < a; i++)
-            ok = isalpha((unsigned char) s[i]) || s[i] == '-' || s[i] == '.';
+        ok = s_archive_ok(s, a) && id_len - a - 1 == 7;
         for (size_t i = a + 1; ok && i < id_len; i++)
             ok = isdigit((unsigned char) s[i]);
     }

@@ -27,8 +27,10 @@ size_t ax_text_fold_to(char *dst, const char *s, size_t len);
 size_t ax_utf8_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp);
 
 /*  Splits "2602.09386v3" into id "2602.09386" (caller frees) and version 3
- *  (0 when there is none). Accepts old-style ids "hep-th/9901001v2" and the
- *  "http://arxiv.org/abs/..." / "oai:arXiv.org:" prefixes. -1 when s is not an id. */
+ *  (0 when there is none). Accepts new-style ids YYMM.NNNN(N), old-style ids
+ *  archive(.SC)/YYMMNNN ("hep-th/9901001v2", "math.AG/0601001": the archive is lower-case
+ *  words joined by '-', SC two capitals) and the "http://arxiv.org/abs/..." /
+ *  "oai:arXiv.org:" prefixes. -1 when s is not an id (so "../1234567" never is). */
 int ax_arxiv_id_split(const char *s, char **id, int *version);
 
 /*  Parses "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822), "2007-04-02T19:18:42Z"

@@ -415,6 +415,47 @@ static void test_set_overrides_env(void **state)
     ax_config_destroy(&cfg);
 }
 
+/*  ax_config_env hands a whole config to a child (`arxdigest run` -> daemons): loaded
+ *  over a file that says otherwise, the environment gives back every key's value. */
+static void test_env_hands_on_every_key(void **state)
+{
+    ax_config_t *cfg = s_load_ok(DATA "custom.yaml"), *child = ax_config_new();
+    char *errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "llm.base_url", "http://127.0.0.1:1/flag", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "llm.budget_usd", "0.002", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "llm.temperature", "0.1", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "run.to", "", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "curve.enabled", "true", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "curve.secret_key_file", "/k/w.key", &errors), 0);
+    size_t n = 0, n2 = 0;
+    char **env = ax_config_env(cfg, &n, &errors);
+    assert_non_null(env);
+    assert_null(errors);
+    /* the child's file says otherwise about everything: the environment wins */
+    assert_int_equal(ax_config_load_file(child, DATA "../../../deploy/sample/arxdigest.yaml", &errors), 0);
+    assert_int_equal(ax_config_load_env(child, env, &errors), 0);
+    assert_null(errors);
+    assert_string_equal(child->llm.base_url, "http://127.0.0.1:1/flag");
+    assert_float_equal(child->llm.budget_usd, 0.002, 0);
+    assert_float_equal(child->llm.temperature, 0.1, 0);
+    assert_null(child->run.to);
+    assert_string_equal(child->redis.url, "redis://:s3cret@10.0.0.5:6380/2");
+    assert_string_equal(child->run.categories[1], "cs.LG");
+    assert_string_equal(child->broker.metrics, "");
+    assert_true(child->curve.enabled);
+    /* every key: the child's environment is the parent's */
+    char **env2 = ax_config_env(child, &n2, &errors);
+    assert_non_null(env2);
+    assert_int_equal(n, n2);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(env[i], env2[i]);
+    assert_true(n > 40);        /* every key but the profiles */
+    ax_strv_free(&env, n);
+    ax_strv_free(&env2, n2);
+    ax_config_destroy(&cfg);
+    ax_config_destroy(&child);
+}
+
 /*  ------------------------------------------------------------------------------
  *  Errors
  */
@@ -775,6 +816,79 @@ static void test_profile_names(void **state)
     free(errors);
 }
 
+/*  A name is a folder of the run's output: no ".", "..", hidden or option-like name, and
+ *  not the run's own report.json (issue 11). */
+static void test_profile_names_are_safe_folders(void **state)
+{
+    char *errors = s_load_bad("profiles:\n"
+                              "  - {name: 9ok, keywords: [a]}\n"
+                              "  - {name: .hidden, keywords: [a]}\n"
+                              "  - {name: -x, keywords: [a]}\n"
+                              "  - {name: _x, keywords: [a]}\n"
+                              "  - {name: report.json, keywords: [a]}\n"
+                              "  - {name: a123456789a123456789a123456789a123456789a123456789a123456789abcde, "
+                              "keywords: [a]}\n"
+                              "  - {name: a12345678.a123456789a123456789a123456789a123456789a123456789abcd, "
+                              "keywords: [a]}\n");
+    assert_int_equal(s_lines(errors), 5);
+    assert_line(errors, ":3: profiles[1].name: must be 1-64 characters of [A-Za-z0-9_.-] starting with a letter");
+    assert_line(errors, ":4: profiles[2].name: must be");
+    assert_line(errors, ":5: profiles[3].name: must be");
+    assert_line(errors, ":6: profiles[4].name: is the name of a file the run's output folder holds itself",
+                "report.json");
+    assert_line(errors, ":7: profiles[5].name: must be");
+    free(errors);
+    errors = NULL;
+    /* profiles from elsewhere (a SUBMIT) get the same check and message */
+    ax_config_t *cfg = s_load_ok(s_write("profiles:\n  - {name: a, keywords: [x]}\n"));
+    free(cfg->profiles[0].name);
+    cfg->profiles[0].name = strdup("..");
+    assert_int_equal(ax_config_check_profiles(cfg->profiles, cfg->n_profiles, &errors), -1);
+    assert_int_equal(s_lines(errors), 1);
+    assert_line(errors, "profiles[0].name: must be 1-64 characters", "\"..\"");
+    free(errors);
+    ax_config_destroy(&cfg);
+}
+
+/*  A keyword, alias or exclude term the matcher cannot match (no letter or digit) is a
+ *  config error, not a failure of every job (issue 11). */
+static void test_keywords_need_a_letter_or_digit(void **state)
+{
+    const char *text = "profiles:\n"                           /* 1 */
+                       "  - name: a\n"                         /* 2 */
+                       "    keywords:\n"                       /* 3 */
+                       "      - model\n"                       /* 4 */
+                       "      - \"c++\"\n"                     /* 5 */
+                       "      - 快手\n"                        /* 6 */
+                       "      - \"Ω\"\n"                       /* 7 */
+                       "      - \"*\"\n"                       /* 8 */
+                       "      - term: x\n"                     /* 9 */
+                       "        aliases: [\"[\", ok]\n"        /* 10 */
+                       "      - \" - \"\n"                     /* 11 */
+                       "    exclude: [survey, \"...\"]\n";     /* 12 */
+    char *errors = s_load_bad(text);
+    assert_int_equal(s_lines(errors), 4);
+    assert_line(errors, ":8: profiles[0].keywords[4].term: has no letter or digit (got \"*\")");
+    assert_line(errors, ":10: profiles[0].keywords[5].aliases[0]: has no letter or digit");
+    assert_line(errors, ":11: profiles[0].keywords[6].term: has no letter or digit");
+    assert_line(errors, ":12: profiles[0].exclude[1]: has no letter or digit");
+    free(errors);
+    errors = NULL;
+    /* the same profile built by code (a SUBMIT) */
+    ax_config_t *cfg = s_load_ok(s_write("profiles:\n  - {name: a, keywords: [x, y], exclude: [z]}\n"));
+    ax_profile_t *p = &cfg->profiles[0];
+    free(p->keywords[1].term);
+    p->keywords[1].term = strdup("[");
+    free(p->exclude[0]);
+    p->exclude[0] = strdup("*");
+    assert_int_equal(ax_config_check_profiles(cfg->profiles, cfg->n_profiles, &errors), -1);
+    assert_int_equal(s_lines(errors), 2);
+    assert_line(errors, "profiles[0].keywords[1].term: has no letter or digit (got \"[\")");
+    assert_line(errors, "profiles[0].exclude: item 1 has no letter or digit (got \"*\")");
+    free(errors);
+    ax_config_destroy(&cfg);
+}
+
 static void test_profile_languages(void **state)
 {
     const char *good[] = {"en", "zh", "fil", "pt-BR", "zh-Hans", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1901"};
@@ -979,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_env_key_variable_and_unknown),
         cmocka_unit_test(test_env_values_not_echoed),
         cmocka_unit_test(test_set_overrides_env),
+        cmocka_unit_test(test_env_hands_on_every_key),
         cmocka_unit_test(test_typo_suggestion),
         cmocka_unit_test(test_wrong_types_and_ranges),
         cmocka_unit_test(test_ranges_at_the_edges),
@@ -990,6 +1105,8 @@ int main(void)
         cmocka_unit_test(test_keyword_forms),
         cmocka_unit_test(test_duplicate_profiles),
         cmocka_unit_test(test_profile_names),
+        cmocka_unit_test(test_profile_names_are_safe_folders),
+        cmocka_unit_test(test_keywords_need_a_letter_or_digit),
         cmocka_unit_test(test_profile_languages),
         cmocka_unit_test(test_run_categories),
         cmocka_unit_test(test_malformed_yaml),

@@ -442,16 +442,21 @@ static void test_atom_synthetic(void **state)
         "</a:entry>\n"
         "<a:entry><a:id>http://arxiv.org/abs/2601.00002v1</a:id><a:title>T</a:title>\n"
         " <a:link title='doi' href='http://dx.doi.org/10.5/x'/><a:category term='math.AG'/>"
-        "<x:primary_category term='math.CO'/></a:entry>\n"
+        "<x:primary_category term='math.CO'/><a:updated>2026-01-03T00:00:00Z</a:updated></a:entry>\n"
         "<a:entry><a:title>no id</a:title></a:entry>\n"
         "<a:entry><a:id>http://arxiv.org/abs/not-an-id</a:id></a:entry>\n"
+        "<a:entry><a:id>http://arxiv.org/abs/../1234567v1</a:id><a:published>2026-01-01T10:00:00Z</a:published>"
+        "<a:title>T</a:title></a:entry>\n"
+        "<a:entry><a:id>http://arxiv.org/abs/2601.00005v1</a:id><a:title>no date</a:title>"
+        "<a:published>someday</a:published></a:entry>\n"
         "</a:feed>\n";
     s_got_t g;
     ax_feed_page_t page;
     char *err = NULL;
     assert_int_equal(s_parse_str(AX_FEED_ATOM, doc, &g, &page, &err), 0);
     assert_int_equal(g.n, 2);
-    assert_int_equal(page.skipped, 2);
+    assert_int_equal(page.skipped, 4);       /* no id, not an id, "../1234567", no date */
+    assert_string_equal(page.skip_reason, "no readable submission date");
     assert_int_equal(page.total_results, -1);
     const ax_paper_t *p = &g.p[0];
     assert_string_equal(p->id, "2601.00001");
@@ -470,7 +475,7 @@ static void test_atom_synthetic(void **state)
     assert_string_equal(p->doi, "10.5/x");
     s_assert_cats(p, 2, "math.CO", "math.AG");
     assert_null(p->affiliations);
-    assert_int_equal(p->submitted, 0);                      /* no dates: unknown */
+    assert_int_equal(p->submitted, 1767398400);             /* no published: dated by updated */
     s_got_free(&g);
     ax_feed_page_clear(&page);
 }
@@ -701,6 +706,7 @@ static void test_oai_synthetic(void **state)
     assert_int_equal(g.n, 1);
     assert_int_equal(page.deleted, 1);
     assert_int_equal(page.skipped, 2);
+    assert_string_equal(page.skip_reason, "no arXiv metadata");
     assert_string_equal(page.token, "7261|2001");
     assert_int_equal(page.token_cursor, 1000);
     assert_int_equal(page.token_size, 2500);
@@ -730,6 +736,7 @@ static void test_oai_synthetic(void **state)
     snprintf(doc, sizeof doc,
              "%s<record><header><identifier>oai:arXiv.org:0704.0001</identifier></header><metadata>"
              "<arXivRaw xmlns='http://arxiv.org/OAI/arXivRaw/'><id>0704.0001</id>"
+             "<version version='v1'><date>Mon, 2 Apr 2007 19:18:42 GMT</date></version>"
              "<authors>John Smith, Jr., Jane Doe and\n  Li Wei</authors></arXivRaw></metadata></record>"
              "</ListRecords></OAI-PMH>", head);
     assert_int_equal(s_parse_str(AX_FEED_OAI, doc, &g, &page, &err), 0);
@@ -737,7 +744,7 @@ static void test_oai_synthetic(void **state)
     assert_string_equal(g.p[0].authors[0], "John Smith Jr.");
     assert_string_equal(g.p[0].authors[1], "Jane Doe");
     assert_string_equal(g.p[0].authors[2], "Li Wei");
-    assert_int_equal(g.p[0].version, 0);
+    assert_int_equal(g.p[0].version, 1);                  /* one <version> */
     s_got_free(&g);
     ax_feed_page_clear(&page);
 }

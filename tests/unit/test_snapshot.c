@@ -503,8 +503,9 @@ static void test_fold_random(void **state)
         for (int k = 0; k < n; k++)
             strcat(buf, pieces[rand() % (sizeof pieces / sizeof *pieces)]);
         texts[i] = strdup(buf);
-        json_t *rec = json_pack("{s:s, s:s, s:s, s:s}", "id", "0704.0001", "title", "T",
-                                "categories", "cs.IR", "abstract", buf);
+        json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}", "id", "0704.0001", "title", "T",
+                                "categories", "cs.IR", "abstract", buf, "versions", "version", "v1", "created",
+                                "Mon, 2 Apr 2007 19:18:42 GMT");
         char *line = json_dumps(rec, JSON_COMPACT | (i % 2 ? JSON_ENSURE_ASCII : 0));
         fprintf(out, "%s\n", line);
         free(line);
@@ -759,16 +760,17 @@ static void test_long_line(void **state)
 /*  Valid but unusual records: the "authors" fallback, escapes, extra keys, odd types. */
 static void test_unusual_records(void **state)
 {
+#define S_V1 ",\"versions\":[{\"version\":\"v1\",\"created\":\"Mon, 2 Apr 2007 19:18:42 GMT\"}]"
     static const char text[] =
         "{\"id\":\"0704.0002\",\"title\":\"T\",\"authors\":\"Ileana Streinu and Louis Theran\","
-        "\"categories\":\"math.CO\"}\n"
+        "\"categories\":\"math.CO\"" S_V1 "}\n"
         "{\"id\":\"0704.0003v3\",\"title\":\"T\",\"authors\":\"A. One, B. Two, and C. Three\","
-        "\"authors_parsed\":\"not a list\"}\n"
-        "{ \"id\" : \"0704.0004\" , \"doi\":\"first\", \"title\" : \"caf\\u00e9 \\ud83d\\ude00 "
+        "\"authors_parsed\":\"not a list\"" S_V1 "}\n"
+        "{ \"id\" : \"0704.0004\" " S_V1 ", \"doi\":\"first\", \"title\" : \"caf\\u00e9 \\ud83d\\ude00 "
         "\\ud800 x\\u0000y \\\"q\\\" a\\/b\\u00E9\", \"doi\": 12, \"extra\": {\"a\": [1, -2.5e+3, "
         "0, true, false, null, {\"b\": \"c\"}], \"e\": {}, \"f\": []} }\n"
         "{\"id\":\"0704.0005\",\"title\":\"T\",\"authors_parsed\":[[\"Last\",\"First\",null],"
-        "[\"\",\"\",\"\"],[\"Solo\"]],\"authors\":\"ignored\"}\n"
+        "[\"\",\"\",\"\"],[\"Solo\"]],\"authors\":\"ignored\"" S_V1 "}\n"
         "{\"id\":\"0704.0006\",\"title\":\"T\",\"versions\":[{\"version\":\"v1\","
         "\"created\":\"yesterday\"}]}\n";
     const char *path = s_tmp("unusual.jsonl");
@@ -780,14 +782,14 @@ static void test_unusual_records(void **state)
     assert_int_equal(p.n_authors, 2);
     assert_string_equal(p.authors[0], "Ileana Streinu");
     assert_string_equal(p.authors[1], "Louis Theran");
-    assert_int_equal(p.version, 0);                     /* no versions, no vN in the id */
-    assert_int_equal(p.submitted, 0);
+    assert_int_equal(p.version, 1);
+    assert_int_equal(p.submitted, 1175541522);
     assert_null(p.abstract);
     ax_paper_clear(&p);
 
     assert_int_equal(ax_snapshot_next(s, &p), 1);
     assert_string_equal(p.id, "0704.0003");
-    assert_int_equal(p.version, 3);
+    assert_int_equal(p.version, 1);                     /* the versions listed, not the id's vN */
     assert_int_equal(p.n_authors, 3);
     assert_string_equal(p.authors[1], "B. Two");
     assert_string_equal(p.authors[2], "C. Three");
@@ -806,18 +808,63 @@ static void test_unusual_records(void **state)
     assert_string_equal(p.authors[1], "Solo");
     ax_paper_clear(&p);
 
-    assert_int_equal(ax_snapshot_next(s, &p), 1);
-    assert_int_equal(p.version, 1);
-    assert_int_equal(p.submitted, 0);                   /* unreadable date: unknown */
-    ax_paper_clear(&p);
-    assert_int_equal(ax_snapshot_next(s, &p), 0);
-    assert_int_equal(ax_snapshot_stats(s)->malformed, 0);
+    assert_int_equal(ax_snapshot_next(s, &p), 0);       /* an unreadable date: malformed */
+    assert_int_equal(ax_snapshot_stats(s)->malformed, 1);
     ax_snapshot_destroy(&s);
 
-    /* with a date bound, papers of unknown date are dropped */
+    /* also with a date bound: malformed, not filtered */
     ax_snapshot_stats_t st;
-    assert_int_equal(s_count(path, &(ax_snapshot_filter_t) {NULL, 0, 1, 0}, &st), 0);
-    assert_int_equal(st.filtered, 5);
+    assert_int_equal(s_count(path, &(ax_snapshot_filter_t) {NULL, 0, 1, 0}, &st), 4);
+    assert_int_equal(st.filtered, 0);
+    assert_int_equal(st.malformed, 1);
+#undef S_V1
+}
+
+/*  Ids that are not arXiv's ("../1234567": a link to arxiv.org/abs/../1234567, no paper
+ *  page) and papers without a readable submission date (a 1970-01 digest) are malformed,
+ *  each logged with its reason; the real forms of both id styles pass (issue 11). */
+static void test_bad_ids_and_dates(void **state)
+{
+#define S_V1 ",\"versions\":[{\"version\":\"v1\",\"created\":\"Mon, 2 Apr 2007 19:18:42 GMT\"}]"
+    static const char text[] =
+        "{\"id\":\"../1234567\",\"title\":\"T\"" S_V1 "}\n"                     /* 1 */
+        "{\"id\":\"hep-th/9901001v2\",\"title\":\"T\"" S_V1 "}\n"               /* 2 ok */
+        "{\"id\":\"0704.0007\",\"title\":\"T\"}\n"                              /* 3 */
+        "{\"id\":\"0704.0008\",\"title\":\"T\",\"versions\":[{\"version\":\"v1\","
+        "\"created\":\"yesterday\"}]}\n"                                         /* 4 */
+        "{\"id\":\"math.GT/0309136\",\"title\":\"T\"" S_V1 "}\n"                /* 5 ok */
+        "{\"id\":\"a/../1234567\",\"title\":\"T\"" S_V1 "}\n"                   /* 6 */
+        "{\"id\":\"cond-mat/0102536\",\"title\":\"T\",\"versions\":[]}\n";      /* 7 */
+#undef S_V1
+    const char *path = s_tmp("badids.jsonl");
+    s_write(path, text, sizeof text - 1);
+    ax_log_set_level(AX_LOG_WARN);
+    s_capture_begin();
+    ax_snapshot_t *s = s_open(path, NULL);
+    ax_paper_t p;
+    const char *want[] = {"hep-th/9901001", "math.GT/0309136"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ax_snapshot_next(s, &p), 1);
+        assert_string_equal(p.id, want[i]);
+        assert_int_equal(p.submitted, 1175541522);
+        ax_paper_clear(&p);
+    }
+    assert_int_equal(ax_snapshot_next(s, &p), 0);
+    assert_int_equal(ax_snapshot_stats(s)->malformed, 5);
+    ax_snapshot_destroy(&s);
+    char *log = s_capture_end();
+    static const struct {
+        int line;
+        const char *reason;
+    } bad[] = {{1, "bad id"}, {3, "no readable submission date"}, {4, "no readable submission date"},
+               {6, "bad id"}, {7, "no readable submission date"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char key[96];
+        snprintf(key, sizeof key, " line=%d reason=\"%s\"", bad[i].line, bad[i].reason);
+        if (!strstr(log, key))
+            fail_msg("line %d not logged with \"%s\" in:\n%s", bad[i].line, bad[i].reason, log);
+    }
+    free(log);
 }
 
 static void test_open_errors(void **state)
@@ -855,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_filter_dates),
         cmocka_unit_test(test_fold_random),
         cmocka_unit_test(test_malformed_lines),
+        cmocka_unit_test(test_bad_ids_and_dates),
         cmocka_unit_test(test_tell_seek),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_unusual_records),

@@ -164,12 +164,20 @@ static void test_arxiv_id_split(void **state)
         {"oai:arXiv.org:1412.8544", "1412.8544", 0},
         {"arXiv:2602.09386v2", "2602.09386", 2},
         {"2602.09386v3 \n", "2602.09386", 3},
+        {"http://arxiv.org/abs/cond-mat/0102536v1", "cond-mat/0102536", 1},
+        {"oai:arXiv.org:q-bio/0309001", "q-bio/0309001", 0},
+        {"cs/9901001", "cs/9901001", 0},
+        {"math.GT/0309136", "math.GT/0309136", 0},
     };
     static const char *bad[] = {
         "", "garbage", "v3", "2602.09386v", "2602-09386", "26020.9386", "2602.093861",
         "2602.0938x", "12345678", "hep-th/990100", "hep-th/99010011", "/9901001",
         "hep_th/9901001", "hep-th/99010a1", "http://arxiv.org/abs/", "oai:arXiv.org:garbage",
         "https://example.com/abs/2602.09386",
+        /* an archive is lower-case words joined by '-', then optionally .XX: no path parts */
+        "../1234567", "./1234567", "http://arxiv.org/abs/../1234567v1", "a/../1234567", ".a/1234567",
+        "hep-/9901001", "-th/9901001", "hep--th/9901001", "HEP-TH/9901001", "math.ag/0601001",
+        "math.AGX/0601001", "math./0601001", "math.A/0601001", "a..b/1234567", "cs.AI.LG/9901001",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char *id = NULL;
