@@ -31,6 +31,7 @@ typedef struct ax_run_job {
     int64_t *subs;
     size_t n;
     int worker;                     /* index of the worker holding its lease, or -1 */
+    uint64_t lease;                 /* token of its last dispatch (never 0), 0 before the first */
     int64_t deadline_ms;            /* lease end (monotonic) */
     char *last_error;
     struct ax_run_job *next;        /* pending queue link */

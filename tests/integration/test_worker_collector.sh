@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The worker's and the collector's sides of docs/protocol.md, each real binary facing fake
 # peers written in Python (worker_peer.py): READY with its capacity, garbage JOBs dropped,
-# RESULT before DONE, re-sent RESULT without ACK, reconnect to a silent broker, RESET;
+# RESULT before DONE, re-sent RESULT without ACK, reconnect to a silent broker, RESET,
+# the JOB's lease token echoed in WORKING and DONE;
 # the collector drops garbage, ACKs only what it stored, and a duplicate RESULT changes
 # no count.
 source "$(dirname "$0")/lib.sh"

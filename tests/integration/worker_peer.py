@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """worker_peer.py: a fake broker and a fake collector (ROUTER sockets) around the real
 arxdigest-worker, then the real arxdigest-collector with a fake worker, checking their
-sides of docs/protocol.md. Run by test_worker_collector.sh.
+sides of docs/protocol.md (the worker echoes its JOB's lease token). Run by
+test_worker_collector.sh.
 
 usage: worker_peer.py BROKER_PORT COLLECTOR_PORT REAL_COLLECTOR_PORT REDIS_PORT SNAPSHOT
 """
@@ -80,7 +81,8 @@ for line in open(SNAPSHOT):
         break
 profile = {"name": "p", "title": "t", "lang": "en", "interest": "", "cats": [],
            "kw": [{"t": "model", "a": ["models"], "co": None}], "ex": [], "min": 1, "top": 20}
-job = {"run": "R1", "job": 1, "attempt": 1, "lease_ms": 60000, "profiles": [profile], "papers": papers}
+job = {"run": "R1", "job": 1, "attempt": 1, "lease_ms": 1500, "lease": 2**64 - 77, "profiles": [profile],
+       "papers": papers}
 
 # --- the real worker between a fake broker and a fake collector -------------------------
 broker, collector = router(BROKER_PORT), router(COLLECTOR_PORT)
@@ -97,13 +99,17 @@ check(cmd == "RESULT" and result["job"] == 1 and result["run"] == "R1",
       "after three garbage JOBs, the valid one is judged and its RESULT sent to the collector")
 states = [it["verdicts"][0]["st"] for it in result["items"]]
 check(len(states) == 5 and set(states) <= {"matched", "below_threshold"}, f"one verdict per paper: {states}")
+_, cmd, body = expect(broker, "WORKING", 1500)
+check(cmd == "WORKING" and body["job"] == 1 and body.get("lease") == 2**64 - 77,
+      f"WORKING for a held job echoes the JOB's lease token ({body})")
 _, cmd, _ = expect(broker, "DONE", 700)
 check(cmd is None, "no DONE before the collector ACKs")
 cident2, cmd, again = recv(collector, 3000)
 check(cmd == "RESULT" and again == result, "without an ACK the same RESULT is sent again after result_timeout_ms")
 send(collector, cident2, "ACK", {"run": "R1", "job": 1})
 _, cmd, body = expect(broker, "DONE", 3000)
-check(cmd == "DONE" and body["job"] == 1 and body["credit"] == 1, "the ACK turns into DONE with one credit")
+check(cmd == "DONE" and body["job"] == 1 and body["credit"] == 1 and body.get("lease") == 2**64 - 77,
+      f"the ACK turns into DONE with one credit and the JOB's lease token ({body})")
 # The broker goes silent: the worker must reconnect and announce itself again.
 del KEEPALIVE[broker]
 t0 = time.time()
