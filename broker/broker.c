@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -223,6 +224,17 @@ static void s_worker_remove(ax_broker_t *self, size_t i, const char *why)
     self->n_workers--;
 }
 
+/*  A fresh lease token: 64 random bits, never 0 (0 stands for "none"). -1 when the
+ *  system has no randomness to give (the job then waits for the next turn). */
+static int s_lease_token(uint64_t *token)
+{
+    do {
+        if (getrandom(token, sizeof *token, GRND_NONBLOCK) != (ssize_t) sizeof *token)
+            return -1;
+    } while (*token == 0);
+    return 0;
+}
+
 static void s_dispatch(ax_broker_t *self)
 {
     ax_run_t *run = self->active;
@@ -237,7 +249,7 @@ static void s_dispatch(ax_broker_t *self)
             return;                     /* nobody asked for more */
         self->rr = w + 1;
         ax_run_job_t *job = ax_run_pop(run);
-        if (ax_run_lease(run, job) < 0) {
+        if (s_lease_token(&job->lease) < 0 || ax_run_lease(run, job) < 0) {
             ax_run_push(run, job, 1);
             return;
         }
@@ -248,7 +260,7 @@ static void s_dispatch(ax_broker_t *self)
         msgpack_sbuffer_init(&body);
         body.data = malloc(job->papers.size + run->profiles.size + 256);
         body.alloc = body.data ? job->papers.size + run->profiles.size + 256 : 0;
-        ax_job_encode(&body, run->id, job->id, job->attempt, (uint32_t) self->t.lease_ms,
+        ax_job_encode(&body, run->id, job->id, job->attempt, (uint32_t) self->t.lease_ms, job->lease,
                       &run->profiles, &job->papers);
         s_worker_t *wk = &self->workers[w];
         size_t size = body.size;
@@ -260,31 +272,68 @@ static void s_dispatch(ax_broker_t *self)
     }
 }
 
-/*  DONE / FAIL / WORKING for (run, job). */
-static void s_on_job_report(ax_broker_t *self, const char *cmd, const ax_ctl_t *ctl)
+/*  The job a WORKING / DONE / FAIL names, when its sender holds the job's lease: the
+ *  job is in flight (or, with pending_ok, re-queued since its lease ran out: its results
+ *  may well be stored) and the report echoes the token of its last JOB. Whoever sends
+ *  the report, on whatever connection (a worker that reconnected has a new identity), the
+ *  token is what proves the job was leased to it. NULL otherwise. */
+static ax_run_job_t *s_leased_job(ax_run_t *run, const ax_ctl_t *ctl, int pending_ok)
+{
+    if (ctl->lease == 0)
+        return NULL;
+    for (size_t i = 0; i < run->n_inflight; i++)
+        if (run->inflight[i]->id == ctl->job)
+            return run->inflight[i]->lease == ctl->lease ? run->inflight[i] : NULL;
+    for (ax_run_job_t *job = run->pending_head; pending_ok && job; job = job->next)
+        if (job->id == ctl->job)
+            return job->lease == ctl->lease ? job : NULL;
+    return NULL;
+}
+
+/*  A report without the lease of its job: not the worker's to make (a forged message, or
+ *  a stale one from a worker whose lease ran out and was given to another). Changes
+ *  nothing; logged (at most one line a second) and counted. */
+static void s_report_refused(const char *cmd, const ax_ctl_t *ctl, const char *peer)
+{
+    static ax_log_quota_t quota;
+    unsigned skipped;
+    char labels[64];
+    snprintf(labels, sizeof labels, "cmd=\"%s\"", cmd);
+    ax_metrics_add("arxdigest_broker_reports_refused_total", labels, 1);
+    if (ax_log_quota(&quota, 1000, &skipped))
+        ax_log_info("report without the job's lease ignored|cmd=%s run=%s job=%" PRIu64 " peer=%s not_logged=%u", cmd,
+                    ctl->run, ctl->job, peer, skipped);
+}
+
+/*  DONE / FAIL / WORKING for (run, job), from whoever holds the job's lease (protocol.md
+ *  section 3): WORKING extends the lease, DONE finishes the job, FAIL re-queues it or, with
+ *  state "fatal", fails the whole run. */
+static void s_on_job_report(ax_broker_t *self, const char *cmd, const ax_ctl_t *ctl, const char *peer)
 {
     ax_run_t *run = self->active;
     if (!run || !ctl->run || strcmp(ctl->run, run->id) != 0) {
         ax_log_debug("report for an inactive run ignored|cmd=%s run=%s", cmd, ctl->run ? ctl->run : "-");
         return;
     }
-    if (strcmp(cmd, "WORKING") == 0) {
-        for (size_t i = 0; i < run->n_inflight; i++)
-            if (run->inflight[i]->id == ctl->job)
-                run->inflight[i]->deadline_ms = ax_mono_ms() + self->t.lease_ms;
+    int is_done = strcmp(cmd, "DONE") == 0;
+    ax_run_job_t *job = s_leased_job(run, ctl, is_done);
+    if (!job) {
+        s_report_refused(cmd, ctl, peer);
         return;
     }
-    if (strcmp(cmd, "FAIL") == 0 && ctl->state && strcmp(ctl->state, "fatal") == 0) {
+    if (strcmp(cmd, "WORKING") == 0) {
+        job->deadline_ms = ax_mono_ms() + self->t.lease_ms;
+        return;
+    }
+    if (!is_done && ctl->state && strcmp(ctl->state, "fatal") == 0) {
         /* The LLM refuses the whole run (wrong key, no quota): stop it with that message. */
         char why[600];
         snprintf(why, sizeof why, "LLM: %s", ctl->reason ? ctl->reason : "fatal error");
         s_run_fail(self, why);
         return;
     }
-    ax_run_job_t *job = ax_run_take(run, ctl->job);
-    if (!job)
-        return;                         /* already done: results are idempotent */
-    if (strcmp(cmd, "DONE") == 0)
+    job = ax_run_take(run, ctl->job);
+    if (is_done)
         ax_run_finish(run, s_redis(self), job, 0);     /* cannot fail: not a failed job */
     else
         s_job_retry(self, run, job, ctl->reason ? ctl->reason : "worker reported failure");
@@ -335,10 +384,11 @@ static void s_on_worker_msg(ax_broker_t *self, ax_msg_t *msg)
         if (ctl.heartbeat_ms)
             self->workers[i].heartbeat_ms = (int) ctl.heartbeat_ms;
     } else if (i < 0) {
-        /* Unknown peer (we restarted, or it was declared dead): a DONE still counts,
-         * then it must re-announce itself. */
+        /* Unknown peer (it reconnected with a new identity, or was declared dead): a DONE
+         * or FAIL that carries its job's lease still counts, then it must re-announce
+         * itself. */
         if (strcmp(msg->command, "DONE") == 0 || strcmp(msg->command, "FAIL") == 0)
-            s_on_job_report(self, msg->command, &ctl);
+            s_on_job_report(self, msg->command, &ctl, ax_proto_peer(msg));
         ax_proto_send(self->jobs, msg->identity, msg->identity_len, "RESET", NULL, 0);
         goto done;
     } else if (is_bye) {
@@ -347,7 +397,7 @@ static void s_on_worker_msg(ax_broker_t *self, ax_msg_t *msg)
         goto done;
     } else if (!is_hb) {
         self->workers[i].credit += ctl.credit;
-        s_on_job_report(self, msg->command, &ctl);
+        s_on_job_report(self, msg->command, &ctl, self->workers[i].name);
     }
     i = s_worker_find(self, msg);
     if (i >= 0)

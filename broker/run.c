@@ -276,6 +276,25 @@ done:
     return rc;
 }
 
+/*  The job's paper ids joined by NUL (ids never contain one), the value of its
+ *  ax:run:{R}:jobids entry: what the collector checks a RESULT's papers against without
+ *  unpacking the job. Caller frees; NULL on OOM. */
+static char *s_job_ids_joined(const ax_run_job_t *job, size_t *len)
+{
+    size_t total = 1;
+    for (size_t i = 0; i < job->n; i++)
+        total += strlen(job->ids[i]) + 1;
+    char *out = malloc(total), *p = out;
+    for (size_t i = 0; out && i < job->n; i++) {
+        size_t n = strlen(job->ids[i]);
+        memcpy(p, job->ids[i], n);
+        p += n;
+        *p++ = '\0';
+    }
+    *len = out && job->n ? (size_t) (p - out) - 1 : 0;   /* no NUL after the last */
+    return out;
+}
+
 /*  Records the batch as one job (when it has fresh papers) with the cursor after it, in
  *  one transaction; then queues the job. 0 / -1 (nothing recorded, batch kept). */
 static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *fresh, char **err)
@@ -283,7 +302,7 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
     ax_paper_t *papers = calloc(run->n_batch + 1, sizeof *papers);
     ax_run_job_t *job = NULL;
     ax_run_counts_t n = run->n;
-    char key[300], jobs_key[300], seen_key[300];
+    char key[300], jobs_key[300], ids_key[300], seen_key[300];
     size_t k = 0;
     /* The cursor and the end of the harvest move with the job that holds the papers
      * read up to them (the counters written by anyone in between keep the old cursor). */
@@ -307,8 +326,16 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
         }
     }
     free(papers);
+    size_t ids_len = 0;
+    char *ids = job ? s_job_ids_joined(job, &ids_len) : NULL;
+    if (job && !ids) {
+        s_job_destroy(&job);
+        *err = strdup("out of memory");
+        return -1;
+    }
     ax_run_key(key, sizeof key, run->id, "");
     ax_run_key(jobs_key, sizeof jobs_key, run->id, ":jobs");
+    ax_run_key(ids_key, sizeof ids_key, run->id, ":jobids");
     ax_run_key(seen_key, sizeof seen_key, run->id, ":seen");
     const char *state = n.harvest_done ? "dispatching" : "harvesting";
     int count = 3;
@@ -326,10 +353,12 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
         }
         redisAppendCommandArgv(c, (int) job->n + 2, argv, lens);
         redisAppendCommand(c, "HSET %s %" PRIu64 " %b", jobs_key, job->id, job->papers.data, job->papers.size);
-        count += 2;
+        redisAppendCommand(c, "HSET %s %" PRIu64 " %b", ids_key, job->id, ids, ids_len);
+        count += 3;
     }
     s_append_counts(c, key, &n, state);
     redisAppendCommand(c, "EXEC");
+    free(ids);
     if (s_replies(c, count, 1, err) < 0) {
         s_job_destroy(&job);
         return -1;
@@ -433,9 +462,14 @@ static int s_fail_papers(ax_run_t *run, redisContext *c, const ax_run_job_t *job
             }
         }
         res.n_items = job->n;
-        rc = ax_store_result(c, &res, &err);
+        /* The job is still in :jobs (ax_run_flush removes it after this) and the run active. */
+        rc = ax_store_result(c, &res, NULL, &err);
         if (rc < 0)
             ax_log_warn("cannot record failed papers|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job->id, err);
+        else if (rc != AX_STORE_STORED) {
+            ax_log_error("failed papers not recorded|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job->id, err);
+            rc = 0;                     /* never stored however often retried: go on */
+        }
         free(err);
     }
     free(res.items);
@@ -445,20 +479,22 @@ static int s_fail_papers(ax_run_t *run, redisContext *c, const ax_run_job_t *job
 
 void ax_run_flush(ax_run_t *run, redisContext *c)
 {
-    char key[300], jobs_key[300], att_key[300], *err = NULL;
+    char key[300], jobs_key[300], ids_key[300], att_key[300], *err = NULL;
     if (!c || run->n_done_unsaved == 0)
         return;
     ax_run_key(key, sizeof key, run->id, "");
     ax_run_key(jobs_key, sizeof jobs_key, run->id, ":jobs");
+    ax_run_key(ids_key, sizeof ids_key, run->id, ":jobids");
     ax_run_key(att_key, sizeof att_key, run->id, ":attempts");
     redisAppendCommand(c, "MULTI");
     for (size_t i = 0; i < run->n_done_unsaved; i++) {
         redisAppendCommand(c, "HDEL %s %" PRIu64, jobs_key, run->done_unsaved[i]);
+        redisAppendCommand(c, "HDEL %s %" PRIu64, ids_key, run->done_unsaved[i]);
         redisAppendCommand(c, "HDEL %s %" PRIu64, att_key, run->done_unsaved[i]);
     }
     s_append_counts(c, key, &run->n, run->state);
     redisAppendCommand(c, "EXEC");
-    if (s_replies(c, 3 + 2 * (int) run->n_done_unsaved, 1, &err) < 0) {
+    if (s_replies(c, 3 + 3 * (int) run->n_done_unsaved, 1, &err) < 0) {
         ax_log_warn("cannot record finished jobs, will retry|run=%s jobs=%zu error=\"%s\"", run->id,
                     run->n_done_unsaved, err ? err : "?");
         free(err);

@@ -4,6 +4,7 @@
  *  it is acted upon (keys in store.h):
  *    ax:run:{R}            spec, state, counters and the harvest cursor (source position)
  *    ax:run:{R}:jobs       job id -> packed papers, for every job not yet done
+ *    ax:run:{R}:jobids     job id -> its paper ids (NUL-joined), written and deleted with :jobs
  *    ax:run:{R}:attempts   job id -> failed dispatches (lease expired, worker died, FAIL)
  *    ax:run:{R}:seen       ids harvested (de-duplication)
  *  A new job, the ids it adds to the seen set, the cursor after it and the counters are
@@ -31,6 +32,7 @@ typedef struct ax_run_job {
     int64_t *subs;
     size_t n;
     int worker;                     /* index of the worker holding its lease, or -1 */
+    uint64_t lease;                 /* token of its last dispatch (never 0), 0 before the first */
     int64_t deadline_ms;            /* lease end (monotonic) */
     char *last_error;
     struct ax_run_job *next;        /* pending queue link */

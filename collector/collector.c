@@ -20,6 +20,17 @@
 #include "store.h"
 #include "text.h"
 
+/*  What every RESULT of a run must match, from the run's spec (which never changes, so it
+ *  is read once per run): its profile names, in order, and its job size. */
+typedef struct {
+    char *run;
+    char **profiles;
+    size_t n_profiles;
+    uint32_t job_size;              /* papers in a job at most */
+} s_run_info_t;
+
+#define S_RUN_CACHE 8               /* runs remembered (one is active at a time) */
+
 struct ax_collector {
     void *zmq;
     void *results;                  /* ROUTER */
@@ -27,7 +38,10 @@ struct ax_collector {
     ax_redis_link_t redis;
     char *output_dir;
     int64_t last_render_check_ms;
-    uint64_t stored, rejected;
+    uint64_t stored, rejected, refused;
+    s_run_info_t runs[S_RUN_CACHE];
+    size_t next_run;                /* slot the next run read replaces */
+    ax_log_quota_t refused_log;
 };
 
 static redisContext *s_redis(ax_collector_t *self)
@@ -54,14 +68,122 @@ static void s_count_verdicts(const ax_result_t *res)
     }
 }
 
-/*  RESULT: decode, store, and only then ACK. A result that cannot be stored is not
- *  ACKed: the worker re-sends it. */
+static void s_run_info_clear(s_run_info_t *info)
+{
+    free(info->run);
+    ax_strv_free(&info->profiles, info->n_profiles);
+    memset(info, 0, sizeof *info);
+}
+
+/*  The run's info, read from its spec on first use. NULL with *err NULL when there is no
+ *  such run, with *err set when Redis failed or the spec cannot be read. */
+static const s_run_info_t *s_run_info(ax_collector_t *self, redisContext *c, const char *run, char **err)
+{
+    char key[300];
+    ax_runspec_t spec;
+    *err = NULL;
+    for (size_t i = 0; i < S_RUN_CACHE; i++)
+        if (self->runs[i].run && strcmp(self->runs[i].run, run) == 0)
+            return &self->runs[i];
+    redisReply *r = ax_redis_cmd(c, err, "HGET %s spec", ax_run_key(key, sizeof key, run, ""));
+    if (!r || r->type != REDIS_REPLY_STRING || ax_runspec_decode(r->str, r->len, &spec, err) < 0) {
+        freeReplyObject(r);
+        return NULL;
+    }
+    freeReplyObject(r);
+    s_run_info_t *info = &self->runs[self->next_run++ % S_RUN_CACHE];
+    s_run_info_clear(info);
+    info->run = strdup(run);
+    info->profiles = calloc(spec.n_profiles + 1, sizeof *info->profiles);
+    info->job_size = spec.job_size;
+    for (size_t p = 0; info->profiles && p < spec.n_profiles; p++) {
+        info->profiles[p] = spec.profiles[p].name;         /* taken from the spec */
+        spec.profiles[p].name = NULL;
+        info->n_profiles = p + 1;
+    }
+    ax_runspec_clear(&spec);
+    if (!info->run || !info->profiles) {
+        s_run_info_clear(info);
+        *err = strdup("out of memory");
+        return NULL;
+    }
+    return info;
+}
+
+/*  Checks a RESULT against its run and stores it (ax_store_result): an ax_store_rc_t,
+ *  with *reason and *err when not stored. Only a RESULT that names exactly the run's
+ *  profiles, in order, and no more papers than a job holds goes as far as Redis, so what
+ *  one message may make the collector do is bounded by the run. */
+static int s_store(ax_collector_t *self, redisContext *c, const ax_result_t *res, const char **reason, char **err)
+{
+    const s_run_info_t *info = s_run_info(self, c, res->run, err);
+    if (!info) {
+        *reason = "run";
+        if (*err)
+            return AX_STORE_ERROR;
+        *err = strdup("no such run");
+        return AX_STORE_FINISHED;   /* nothing will ever store it: the worker may stop */
+    }
+    int same = res->n_profiles == info->n_profiles;
+    for (size_t p = 0; same && p < res->n_profiles; p++)
+        same = strcmp(res->profiles[p], info->profiles[p]) == 0;
+    if (!same) {
+        *reason = "profiles";
+        if (asprintf(err, "%zu profiles named, the run has %zu: not the run's", res->n_profiles,
+                     info->n_profiles) < 0)
+            *err = NULL;
+        return AX_STORE_REFUSED;
+    }
+    if (res->n_items > info->job_size) {
+        *reason = "papers";
+        if (asprintf(err, "%zu papers, a job of the run has at most %u", res->n_items, info->job_size) < 0)
+            *err = NULL;
+        return AX_STORE_REFUSED;
+    }
+    return ax_store_result(c, res, reason, err);
+}
+
+/*  A RESULT not stored because it does not belong (rc AX_STORE_FINISHED / REFUSED):
+ *  counted by reason, logged at most once a second. */
+static void s_refused(ax_collector_t *self, const ax_msg_t *msg, const ax_result_t *res, int rc, const char *reason,
+                      const char *err)
+{
+    char labels[64];
+    unsigned skipped;
+    self->refused++;
+    snprintf(labels, sizeof labels, "reason=\"%s\"", reason);
+    ax_metrics_add("arxdigest_collector_results_refused_total", labels, 1);
+    if (ax_log_quota(&self->refused_log, 1000, &skipped))
+        ax_log_warn("result refused, not stored|run=%s job=%" PRIu64 " peer=%s worker=%s ack=%s error=\"%s\" "
+                    "not_logged=%u", res->run, res->job, ax_proto_peer(msg), res->worker ? res->worker : "-",
+                    rc == AX_STORE_FINISHED ? "yes" : "no", err ? err : "?", skipped);
+}
+
+/*  ACK: the RESULT is stored, or can never be. */
+static void s_ack(ax_collector_t *self, const ax_msg_t *msg, const ax_result_t *res)
+{
+    ax_ctl_t ack = {.run = res->run, .job = res->job};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    ax_ctl_encode(&sb, &ack);
+    if (ax_proto_send(self->results, msg->identity, msg->identity_len, "ACK", sb.data, sb.size) < 0)
+        ax_log_warn("ACK not sent|run=%s job=%" PRIu64 " error=\"%s\"", res->run, res->job, zmq_strerror(errno));
+    else
+        ax_metrics_add("arxdigest_collector_acks_total", NULL, 1);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/*  RESULT: decode, check, store, and only then ACK. A result that cannot be stored now
+ *  (Redis) is not ACKed: the worker re-sends it. One that does not belong is never
+ *  stored: ACKed when its run or job is finished (re-sending it can change nothing), not
+ *  ACKed when it does not match its job (protocol.md section 4). */
 static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
 {
     size_t len;
     const char *body = ax_msg_body(msg, &len);
     ax_result_t res;
     char *err = NULL;
+    const char *reason = "?";
     if (ax_result_decode(body, len, &res, &err) < 0) {
         self->rejected++;
         ax_metrics_add("arxdigest_collector_results_rejected_total", NULL, 1);
@@ -70,26 +192,21 @@ static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
         return;
     }
     redisContext *c = s_redis(self);
-    if (!c || ax_store_result(c, &res, &err) < 0) {
+    int rc = c ? s_store(self, c, &res, &reason, &err) : AX_STORE_ERROR;
+    if (rc == AX_STORE_ERROR) {
         ax_log_warn("result not stored, no ACK|run=%s job=%" PRIu64 " error=\"%s\"", res.run, res.job,
                     err ? err : "redis unreachable");
         ax_metrics_add("arxdigest_collector_results_unstored_total", NULL, 1);
-        free(err);
-        ax_result_clear(&res);
-        return;
+    } else if (rc != AX_STORE_STORED)
+        s_refused(self, msg, &res, rc, reason, err);
+    free(err);
+    if (rc == AX_STORE_STORED) {
+        self->stored++;
+        ax_metrics_add("arxdigest_collector_results_stored_total", NULL, 1);
+        s_count_verdicts(&res);
     }
-    self->stored++;
-    ax_metrics_add("arxdigest_collector_results_stored_total", NULL, 1);
-    s_count_verdicts(&res);
-    ax_ctl_t ack = {.run = res.run, .job = res.job};
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    ax_ctl_encode(&sb, &ack);
-    if (ax_proto_send(self->results, msg->identity, msg->identity_len, "ACK", sb.data, sb.size) < 0)
-        ax_log_warn("ACK not sent|run=%s job=%" PRIu64 " error=\"%s\"", res.run, res.job, zmq_strerror(errno));
-    else
-        ax_metrics_add("arxdigest_collector_acks_total", NULL, 1);
-    msgpack_sbuffer_destroy(&sb);
+    if (rc == AX_STORE_STORED || rc == AX_STORE_FINISHED)
+        s_ack(self, msg, &res);
     ax_result_clear(&res);
 }
 
@@ -173,7 +290,8 @@ int ax_collector_run(ax_collector_t *self)
      * let them leave (an ACK lost here only makes the worker re-send). */
     int linger = 1000;
     zmq_setsockopt(self->results, ZMQ_LINGER, &linger, sizeof linger);
-    ax_log_info("collector stopping|stored=%" PRIu64 " rejected=%" PRIu64, self->stored, self->rejected);
+    ax_log_info("collector stopping|stored=%" PRIu64 " rejected=%" PRIu64 " refused=%" PRIu64, self->stored,
+                self->rejected, self->refused);
     return 0;
 }
 
@@ -227,6 +345,8 @@ void ax_collector_destroy(ax_collector_t **self_p)
     if (self->zmq)
         zmq_ctx_term(self->zmq);
     ax_redis_link_close(&self->redis);
+    for (size_t i = 0; i < S_RUN_CACHE; i++)
+        s_run_info_clear(&self->runs[i]);
     free(self->output_dir);
     free(self);
     *self_p = NULL;

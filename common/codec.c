@@ -158,17 +158,18 @@ void ax_pack_papers(msgpack_sbuffer *buf, const ax_paper_t *papers, size_t n)
 }
 
 void ax_job_encode(msgpack_sbuffer *buf, const char *run, uint64_t job, uint32_t attempt,
-                   uint32_t lease_ms, const msgpack_sbuffer *profiles,
+                   uint32_t lease_ms, uint64_t lease, const msgpack_sbuffer *profiles,
                    const msgpack_sbuffer *papers)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 7);
+    msgpack_pack_map(&pk, 8);
     s_pack_kv_uint(&pk, "v", AX_SCHEMA_VERSION);
     s_pack_kv_str(&pk, "run", run);
     s_pack_kv_uint(&pk, "job", job);
     s_pack_kv_uint(&pk, "attempt", attempt);
     s_pack_kv_uint(&pk, "lease_ms", lease_ms);
+    s_pack_kv_uint(&pk, "lease", lease);
     s_pack_key(&pk, "profiles");
     msgpack_sbuffer_write(buf, profiles->data, profiles->size);
     s_pack_key(&pk, "papers");
@@ -245,7 +246,7 @@ void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *c)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    int n = 1 + !!c->run + !!c->job + !!c->credit + !!c->heartbeat_ms + !!c->reason + !!c->worker + !!c->state +
+    int n = 1 + !!c->run + !!c->job + !!c->lease + !!c->credit + !!c->heartbeat_ms + !!c->reason + !!c->worker + !!c->state +
             !!c->error;
     msgpack_pack_map(&pk, (size_t) n);
     s_pack_kv_uint(&pk, "v", AX_SCHEMA_VERSION);
@@ -253,6 +254,8 @@ void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *c)
         s_pack_kv_str(&pk, "run", c->run);
     if (c->job)
         s_pack_kv_uint(&pk, "job", c->job);
+    if (c->lease)
+        s_pack_kv_uint(&pk, "lease", c->lease);
     if (c->credit)
         s_pack_kv_uint(&pk, "credit", c->credit);
     if (c->heartbeat_ms)
@@ -647,6 +650,8 @@ int ax_job_decode(const char *data, size_t len, ax_job_t *job, char **err)
     if (rc == 0 && (rc = s_get_uint(&d, m, "", "lease_ms", 0, UINT32_MAX, &u)) == 0)
         job->lease_ms = (uint32_t) u;
     if (rc == 0)
+        rc = s_get_uint(&d, m, "", "lease", 0, UINT64_MAX, &job->lease);
+    if (rc == 0)
         rc = s_expect_array(&d, m, "profiles", &profiles);
     if (rc == 0)
         rc = s_expect_array(&d, m, "papers", &papers);
@@ -818,6 +823,7 @@ int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *c, char **err)
     if (rc == 0 &&
         (s_get_str(&d, m, "", "run", 0, &c->run) < 0 ||
          s_get_uint(&d, m, "", "job", 0, UINT64_MAX, &c->job) < 0 ||
+         s_get_uint(&d, m, "", "lease", 0, UINT64_MAX, &c->lease) < 0 ||
          s_get_uint(&d, m, "", "credit", 0, 1000000, &credit) < 0 ||
          s_get_uint(&d, m, "", "hb", 0, 3600000, &hb) < 0 ||
          s_get_str(&d, m, "", "reason", 0, &c->reason) < 0 ||

@@ -21,6 +21,7 @@ typedef struct {
     uint64_t job;           /* job number within the run, 1.. */
     uint32_t attempt;       /* 1 on first dispatch */
     uint32_t lease_ms;
+    uint64_t lease;         /* the dispatch's lease token, echoed in WORKING/DONE/FAIL; 0: none */
     ax_profile_t *profiles;
     size_t n_profiles;
     ax_paper_t *papers;
@@ -61,6 +62,7 @@ typedef struct {
 typedef struct {
     char *run;
     uint64_t job;
+    uint64_t lease;         /* WORKING/DONE/FAIL: the lease token of the job's JOB; 0: none */
     uint32_t credit;
     uint32_t heartbeat_ms;  /* READY: the sender's heartbeat interval */
     char *reason;
@@ -86,7 +88,7 @@ void ax_pack_verdict(msgpack_packer *pk, const ax_verdict_t *verdict);
 void ax_pack_profiles(msgpack_sbuffer *buf, const ax_profile_t *profiles, size_t n);
 void ax_pack_papers(msgpack_sbuffer *buf, const ax_paper_t *papers, size_t n);
 void ax_job_encode(msgpack_sbuffer *buf, const char *run, uint64_t job, uint32_t attempt,
-                   uint32_t lease_ms, const msgpack_sbuffer *profiles,
+                   uint32_t lease_ms, uint64_t lease, const msgpack_sbuffer *profiles,
                    const msgpack_sbuffer *papers);
 int ax_job_decode(const char *data, size_t len, ax_job_t *job, char **err);
 

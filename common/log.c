@@ -239,3 +239,16 @@ void ax_log(ax_log_level_t level, const char *fmt, ...)
     fprintf(stderr, "%s.%03dZ level=%s comp=%s msg=\"%s\"%s%s\n", ts, (int) (now % 1000), s_names[level],
             s_component, msg, *kv ? " " : "", kv);
 }
+
+int ax_log_quota(ax_log_quota_t *q, int64_t interval_ms, unsigned *skipped)
+{
+    int64_t now = ax_mono_ms();
+    if (now < q->next_ms) {
+        q->skipped++;
+        return 0;
+    }
+    *skipped = q->skipped;
+    q->skipped = 0;
+    q->next_ms = now + interval_ms;
+    return 1;
+}

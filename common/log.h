@@ -9,6 +9,8 @@
 #ifndef AX_LOG_H
 #define AX_LOG_H
 
+#include <stdint.h>
+
 typedef enum { AX_LOG_DEBUG, AX_LOG_INFO, AX_LOG_WARN, AX_LOG_ERROR } ax_log_level_t;
 
 void ax_log_init(const char *component);
@@ -22,5 +24,15 @@ void ax_log(ax_log_level_t level, const char *fmt, ...) __attribute__((format(pr
 #define ax_log_info(...)  ax_log(AX_LOG_INFO, __VA_ARGS__)
 #define ax_log_warn(...)  ax_log(AX_LOG_WARN, __VA_ARGS__)
 #define ax_log_error(...) ax_log(AX_LOG_ERROR, __VA_ARGS__)
+
+/*  A budget of log lines for events a peer can cause at will (forged or stale messages):
+ *  ax_log_quota returns 1 (log it) at most once per interval_ms, else 0; *skipped is set to
+ *  the number of events refused since the last line, for that line to report. */
+typedef struct {
+    int64_t next_ms;                /* monotonic time of the next line allowed */
+    unsigned skipped;
+} ax_log_quota_t;
+
+int ax_log_quota(ax_log_quota_t *quota, int64_t interval_ms, unsigned *skipped);
 
 #endif

@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +21,49 @@
 #include "log.h"
 #include "text.h"
 
+/*  ARGV: run, job, number of profiles, the profile names, then per item the paper id and
+ *  per profile its state string and entry blob ("" for none). Before it writes anything
+ *  the script checks that the result belongs (protocol.md section 4): the run is active
+ *  (harvesting or dispatching), the job is outstanding (in :jobs; its ids in :jobids,
+ *  joined by NUL, or else read from its packed papers) and the items are exactly its
+ *  papers. Returns {0, fresh papers} when stored, {1, reason, message} when the run or the
+ *  job is finished (nothing can change any more), {2, reason, message} when refused. */
 static const char *s_store_lua =
-    "local R, np = ARGV[1], tonumber(ARGV[2])\n"
+    "local R, J, np = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
     "local base = 'ax:run:{' .. R .. '}'\n"
+    "local state = redis.call('HGET', base, 'state')\n"
+    "if not state then return {1, 'run', 'no such run'} end\n"
+    "if state ~= 'harvesting' and state ~= 'dispatching' then\n"
+    "  if state == 'queued' then return {2, 'job', 'run not started'} end\n"
+    "  return {1, 'finished', 'run ' .. state} end\n"
+    "local want, n = {}, 0\n"
+    "local ids = redis.call('HGET', base .. ':jobids', J)\n"
+    "if ids then\n"
+    "  for id in string.gmatch(ids, '[^%z]+') do want[id] = true; n = n + 1 end\n"
+    "else\n"
+    "  local blob = redis.call('HGET', base .. ':jobs', J)\n"
+    "  if not blob then\n"
+    "    if tonumber(J) <= tonumber(redis.call('HGET', base, 'jobs_total') or '0') then\n"
+    "      return {1, 'finished', 'job finished'} end\n"
+    "    return {2, 'job', 'job never handed out'}\n"
+    "  end\n"
+    "  for _, p in ipairs(cmsgpack.unpack(blob)) do want[p.id] = true; n = n + 1 end\n"
+    "end\n"
+    "local step = 1 + 2 * np\n"
+    "for i = 4 + np, #ARGV, step do\n"
+    "  if not want[ARGV[i]] then\n"
+    "    return {2, 'papers', 'paper ' .. string.sub(ARGV[i], 1, 40) .. ' is not one of job ' .. J} end\n"
+    "  want[ARGV[i]] = nil\n"
+    "  n = n - 1\n"
+    "end\n"
+    "if n ~= 0 then return {2, 'papers', n .. ' papers of job ' .. J .. ' missing'} end\n"
     "local skeys, ckeys, pkeys = {}, {}, {}\n"
     "for p = 1, np do\n"
-    "  skeys[p] = base .. ':states:' .. ARGV[2 + p]\n"
-    "  ckeys[p] = base .. ':counts:' .. ARGV[2 + p]\n"
-    "  pkeys[p] = base .. ':papers:' .. ARGV[2 + p]\n"
+    "  skeys[p] = base .. ':states:' .. ARGV[3 + p]\n"
+    "  ckeys[p] = base .. ':counts:' .. ARGV[3 + p]\n"
+    "  pkeys[p] = base .. ':papers:' .. ARGV[3 + p]\n"
     "end\n"
-    "local i, fresh = 3 + np, 0\n"
+    "local i, fresh = 4 + np, 0\n"
     "while i <= #ARGV do\n"
     "  local id = ARGV[i]\n"
     "  i = i + 1\n"
@@ -48,7 +82,7 @@ static const char *s_store_lua =
     "  end\n"
     "end\n"
     "if fresh > 0 then redis.call('HINCRBY', base, 'papers_done', fresh) end\n"
-    "return fresh\n";
+    "return {0, fresh}\n";
 
 char *ax_redis_url_redacted(const char *url)
 {
@@ -615,11 +649,33 @@ redisReply *ax_redis_batch_flush_eval(redisContext *c, ax_redis_batch_t *b, cons
     return last;
 }
 
-int ax_store_result(redisContext *c, const ax_result_t *res, char **err)
+/*  The script's answer {0, fresh} / {1 or 2, reason, message} as an ax_store_rc_t, with
+ *  *reason (one of a fixed set of words, fit for a metric label) and *err set when not
+ *  stored. */
+static int s_store_reply(const redisReply *r, const char **reason, char **err)
+{
+    static const char *reasons[] = {"run", "finished", "job", "papers"};
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[0]->integer < AX_STORE_STORED || r->element[0]->integer > AX_STORE_REFUSED) {
+        *err = strdup("redis: unexpected reply of the store script");
+        return AX_STORE_ERROR;
+    }
+    int rc = (int) r->element[0]->integer;
+    if (rc == AX_STORE_STORED)
+        return rc;
+    const redisReply *why = r->element[1], *msg = r->elements > 2 ? r->element[2] : NULL;
+    for (size_t i = 0; reason && why->type == REDIS_REPLY_STRING && i < sizeof reasons / sizeof *reasons; i++)
+        if (strcmp(why->str, reasons[i]) == 0)
+            *reason = reasons[i];
+    *err = strdup(msg && msg->type == REDIS_REPLY_STRING ? msg->str : "refused");
+    return rc;
+}
+
+int ax_store_result(redisContext *c, const ax_result_t *res, const char **reason, char **err)
 {
     s_args_t a = {0};
-    char np[24];
-    int rc = -1;
+    char np[24], job[24];
+    int rc = AX_STORE_ERROR;
     size_t n_vals = res->n_items * res->n_profiles;
     /* Values (state strings and entry blobs) live here until the call returns. */
     char **vals = calloc(n_vals ? n_vals * 2 : 1, sizeof *vals);
@@ -627,8 +683,12 @@ int ax_store_result(redisContext *c, const ax_result_t *res, char **err)
     *err = NULL;
     if (!vals || !vlens)
         goto oom;
+    if (reason)
+        *reason = "refused";
     snprintf(np, sizeof np, "%zu", res->n_profiles);
-    if (s_arg(&a, res->run, strlen(res->run)) < 0 || s_arg(&a, np, strlen(np)) < 0)
+    snprintf(job, sizeof job, "%" PRIu64, res->job);
+    if (s_arg(&a, res->run, strlen(res->run)) < 0 || s_arg(&a, job, strlen(job)) < 0 ||
+        s_arg(&a, np, strlen(np)) < 0)
         goto oom;
     for (size_t p = 0; p < res->n_profiles; p++)
         if (s_arg(&a, res->profiles[p], strlen(res->profiles[p])) < 0)
@@ -662,8 +722,8 @@ int ax_store_result(redisContext *c, const ax_result_t *res, char **err)
     }
     redisReply *r = ax_redis_eval_bin(c, s_store_lua, 0, NULL, (int) a.n, a.argv, a.lens, err);
     if (r) {
+        rc = s_store_reply(r, reason, err);
         freeReplyObject(r);
-        rc = 0;
     }
     goto done;
 oom:

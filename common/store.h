@@ -6,6 +6,7 @@
  *    ax:run:{R}:states:{P}      hash   paper id -> "state" or "state\treason" for profile P
  *    ax:run:{R}:counts:{P}      hash   state -> number of papers in it for profile P
  *    ax:run:{R}:papers:{P}      hash   paper id -> msgpack entry (matched/enriched papers)
+ *    ax:run:{R}:jobids          hash   job id -> its paper ids joined by NUL (outstanding jobs)
  *    ax:runs                    zset   run ids by creation time (ms)
  *    ax:render                  list   runs whose jobs are all done, waiting to be rendered
  */
@@ -90,11 +91,24 @@ redisReply *ax_redis_batch_flush_eval(redisContext *c, ax_redis_batch_t *b, cons
                                       const char **keys, int nargs, const char **args, int *failed,
                                       char **err);
 
+/*  What ax_store_result did with a result. */
+typedef enum {
+    AX_STORE_ERROR = -1,            /* Redis failed (*err): nothing known, try again */
+    AX_STORE_STORED = 0,
+    AX_STORE_FINISHED = 1,          /* not stored: its run is unknown or finished, or its job done */
+    AX_STORE_REFUSED = 2,           /* not stored: not the papers of an outstanding job of the run */
+} ax_store_rc_t;
+
 /*  Stores a RESULT: per item and profile the state (with its reason) and, for kept
  *  papers, the entry record; keeps ax:run:{R}:counts:{P} exact and the run's papers_done
  *  counter. Idempotent on (run, profile, paper): storing the same result twice changes
- *  nothing. 0 / -1 with *err. */
-int ax_store_result(redisContext *c, const ax_result_t *result, char **err);
+ *  nothing. Only the result of an outstanding job (in ax:run:{R}:jobs) of an active run
+ *  (harvesting, dispatching) is stored, and only when its items are exactly the job's
+ *  papers; the check and the writes are one script, so a result is never half-judged.
+ *  The caller checks the profiles (the run's, in order). Returns an ax_store_rc_t; when
+ *  not stored, *err says why and *reason (may be NULL) is a short word for a metric
+ *  label: "run", "finished", "job" or "papers". */
+int ax_store_result(redisContext *c, const ax_result_t *result, const char **reason, char **err);
 
 /*  Adds the ids to the run's seen set; fresh[i] = 1 for ids not seen before. 0 / -1. */
 int ax_store_dedup(redisContext *c, const char *run, char *const *ids, size_t n,

@@ -42,6 +42,7 @@ typedef struct s_work {
 typedef struct {
     char *run;
     uint64_t job;
+    uint64_t lease;                 /* the JOB's lease token, echoed in WORKING and DONE */
     msgpack_sbuffer result;
     int64_t sent_ms, working_ms;
     uint32_t lease_ms;
@@ -174,8 +175,8 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
 {
     const char *fatal = self->enricher ? ax_enricher_fatal(self->enricher, w->job.run) : NULL;
     if (fatal) {
-        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .reason = (char *) fatal, .state = "fatal",
-                        .credit = 1};
+        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease, .reason = (char *) fatal,
+                        .state = "fatal", .credit = 1};
         if (s_to_broker(self, "FAIL", &ctl) == 0)
             self->granted++;
         s_work_free(w);
@@ -189,7 +190,8 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
                        .profiles = names, .n_profiles = np};
     res.items = calloc(w->job.n_papers + 1, sizeof *res.items);
     if (!res.items) {
-        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .reason = "worker out of memory", .credit = 1};
+        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease, .reason = "worker out of memory",
+                        .credit = 1};
         if (s_to_broker(self, "FAIL", &ctl) == 0)
             self->granted++;
         s_work_free(w);
@@ -212,6 +214,7 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
     h->run = w->job.run;
     w->job.run = NULL;
     h->job = w->job.job;
+    h->lease = w->job.lease;
     h->lease_ms = w->job.lease_ms ? w->job.lease_ms : AX_BROKER_LEASE_MS;
     h->sent_ms = h->working_ms = ax_mono_ms();
     self->papers_done += w->job.n_papers;
@@ -261,8 +264,8 @@ static void s_on_job(ax_worker_t *self, const char *body, size_t len)
     if (self->n_held + self->n_working >= AX_WORKER_MAX_CAPACITY ||
         !(w->verdicts = calloc(w->job.n_papers * np + 1, sizeof *w->verdicts)) ||
         s_matcher_for(self, &w->job, &err) < 0) {
-        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .reason = err ? err : "worker over capacity or out of memory",
-                        .credit = 1};
+        ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease,
+                        .reason = err ? err : "worker over capacity or out of memory", .credit = 1};
         ax_log_warn("job failed|run=%s job=%" PRIu64 " error=\"%s\"", w->job.run, w->job.job, ctl.reason);
         if (s_to_broker(self, "FAIL", &ctl) == 0)
             self->granted++;
@@ -312,7 +315,7 @@ static void s_on_ack(ax_worker_t *self, const char *body, size_t len)
         if (h->job != ack.job || strcmp(h->run, ack.run) != 0)
             continue;
         /* A stopping worker asks for nothing more. */
-        ax_ctl_t done = {.run = h->run, .job = h->job, .credit = ax_stop_requested ? 0 : 1};
+        ax_ctl_t done = {.run = h->run, .job = h->job, .lease = h->lease, .credit = ax_stop_requested ? 0 : 1};
         if (s_to_broker(self, "DONE", &done) == 0)
             self->granted += done.credit;
         self->jobs_done++;
@@ -406,14 +409,14 @@ static void s_timers(ax_worker_t *self)
             self->collector_sent_ms = now;
         }
         if (now - h->working_ms >= h->lease_ms / 3) {
-            ax_ctl_t ctl = {.run = h->run, .job = h->job};
+            ax_ctl_t ctl = {.run = h->run, .job = h->job, .lease = h->lease};
             s_to_broker(self, "WORKING", &ctl);
             h->working_ms = now;
         }
     }
     for (s_work_t *w = self->working; w; w = w->next)
         if (now - w->working_ms >= (w->job.lease_ms ? w->job.lease_ms : AX_BROKER_LEASE_MS) / 3) {
-            ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job};
+            ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease};
             s_to_broker(self, "WORKING", &ctl);
             w->working_ms = now;
         }

@@ -65,7 +65,7 @@ for _ in range(ROUNDS):
     while True:                         # the heir finishes every other job until the doomed one comes
         got = recv_job(heir, 30)
         assert got, "the dead worker's job was not re-dispatched"
-        send(heir, "DONE", {"run": got["run"], "job": got["job"], "credit": 1})
+        send(heir, "DONE", {"run": got["run"], "job": got["job"], "lease": got["lease"], "credit": 1})
         if got["job"] == job["job"] and got["run"] == job["run"]:
             break
     times.append(time.time() - t0)

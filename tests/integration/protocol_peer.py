@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """protocol_peer.py: fake workers and a fake submitter that drive the real broker through
-docs/protocol.md and check what it does. Run by test_protocol.sh with the broker started
+docs/protocol.md and check what it does, including that only the holder of a job's lease
+(the token of its JOB) may extend, finish or fail it. Run by test_protocol.sh with the broker started
 with broker.lease_ms 1000, heartbeat_ms 200, liveness 3 and max_attempts 2.
 
 usage: protocol_peer.py JOBS_ENDPOINT CONTROL_ENDPOINT SNAPSHOT REDIS_PORT
@@ -40,8 +41,8 @@ def redis(*args):
 
 class Worker:
     """A fake worker: a DEALER that sends HEARTBEAT (unless silent) and WORKING for the
-    job ids in `working` (every job it gets, until the test removes it) every 150 ms, and
-    records the JOBs and other commands it gets."""
+    jobs in `working` (job id -> lease token: every job it gets, until the test removes
+    it) every 150 ms, and records the JOBs and other commands it gets."""
 
     def __init__(self, name):
         self.sock = CTX.socket(zmq.DEALER)
@@ -49,7 +50,7 @@ class Worker:
         self.sock.connect(JOBS)
         self.name = name
         self.jobs, self.new, self.other = [], [], []
-        self.working = set()
+        self.working = {}
         self.silent = False
         self.last = 0
 
@@ -59,8 +60,8 @@ class Worker:
     def tick(self):
         if not self.silent and time.time() - self.last > 0.15:
             send(self.sock, "HEARTBEAT")
-            for job in self.working:
-                send(self.sock, "WORKING", {"run": RUN, "job": job})
+            for job, lease in self.working.items():
+                send(self.sock, "WORKING", {"run": RUN, "job": job, "lease": lease})
             self.last = time.time()
         while True:
             cmd, body = recv(self.sock, 0)
@@ -69,7 +70,7 @@ class Worker:
             if cmd == "JOB":
                 self.jobs.append(body)
                 self.new.append(body)
-                self.working.add(body["job"])   # a real worker keeps its jobs alive
+                self.working[body["job"]] = body.get("lease", 0)   # a real worker keeps its jobs alive
             elif cmd != "HEARTBEAT":
                 self.other.append(cmd)
 
@@ -137,6 +138,8 @@ check(len(got) == 2, f"READY credit 2 gives exactly 2 jobs (got {len(got)})")
 j1, j2 = got
 check(j1["run"] == RUN and len(j1["papers"]) == 10 and j1["attempt"] == 1 and j1["profiles"][0]["name"] == "p",
       "a JOB carries the run, 10 papers, attempt 1 and the profiles")
+check(j1.get("lease", 0) > 0 and j2.get("lease", 0) > 0 and j1["lease"] != j2["lease"],
+      "each JOB carries its own lease token")
 
 # --- garbage changes nothing ----------------------------------------------------------
 w1.sock.send_multipart([os.urandom(7)])
@@ -146,8 +149,8 @@ w1.sock.send_multipart([b"AXP1", b"FOO"])
 w1.sock.send_multipart([b"AXP1", b"READY", b"x", b"y"])            # too many frames
 pump(0.8)
 check(w1.take() == [], "garbage frames and bodies grant no credit and send no job")
-send(w1.sock, "DONE", {"run": RUN, "job": j1["job"], "credit": 1})
-w1.working.discard(j1["job"])
+send(w1.sock, "DONE", {"run": RUN, "job": j1["job"], "lease": j1["lease"], "credit": 1})
+w1.working.pop(j1["job"])
 pump(0.8)
 got = w1.take()
 check(len(got) == 1, "DONE with credit 1 gives exactly one more job")
@@ -157,7 +160,7 @@ j3 = got[0]
 pump(2.0)
 log = open(os.environ["AX_BROKER_LOG"]).read()
 check('msg="job re-queued"' not in log, "jobs kept alive by WORKING past their lease are not re-queued")
-w1.working.discard(j2["job"])
+w1.working.pop(j2["job"])
 pump(1.6)                                                          # job 2's lease runs out
 check('msg="job re-queued" run=%s job=%d attempt=1 reason="lease expired"' % (RUN, j2["job"]) in
       open(os.environ["AX_BROKER_LOG"]).read(), "an expired lease is logged and the job re-queued")
@@ -168,6 +171,7 @@ got = w2.take()
 w2.working.clear()
 check(len(got) == 1 and got[0]["job"] == j2["job"] and got[0]["attempt"] == 2,
       f"the expired job is re-dispatched first, attempt 2 (got {[(j['job'], j['attempt']) for j in got]})")
+check(got[0]["lease"] != j2["lease"], "a re-dispatched job has a new lease token")
 
 # --- a dead worker's job: attempt 2 was the last, so its papers are recorded failed ---------
 w2.silent = True
@@ -181,13 +185,51 @@ state = redis("HGET", "ax:run:{%s}:states:p" % RUN, ids[0])
 check(state.startswith("failed\t") and "failed 2 times" in state, f"the failed paper carries its reason: {state!r}")
 WORKERS.remove(w2)
 
-# --- an unknown peer gets RESET, and its DONE still counts ------------------------------
-w3 = worker("w3")
-send(w3.sock, "DONE", {"run": RUN, "job": j3["job"], "credit": 1})
-w1.working.discard(j3["job"])
+# --- only the holder of a job's lease may finish or fail it -------------------------------
+# j3 is leased to w1. Peers that do not hold its lease (one never announced, one announced
+# with no job) send DONE, FAIL and a fatal FAIL for it: nothing changes.
+def outstanding(job):
+    return redis("HEXISTS", "ax:run:{%s}:jobs" % RUN, str(job)) == "1"
+
+
+def attempts(job):
+    return redis("HGET", "ax:run:{%s}:attempts" % RUN, str(job))
+
+
+def run_state():
+    return redis("HGET", "ax:run:{%s}" % RUN, "state")
+
+
+w3 = worker("w3")                                       # never sends READY
+w5 = worker("w5")
+w5.ready(0)                                             # known to the broker, holds nothing
+pump(0.3)
+for peer in (w3, w5):
+    send(peer.sock, "DONE", {"run": RUN, "job": j3["job"], "credit": 0})
+    send(peer.sock, "DONE", {"run": RUN, "job": j3["job"], "lease": j3["lease"] ^ 1, "credit": 0})
 pump(0.5)
-check("RESET" in w3.other, "a DONE from an unknown worker is answered with RESET")
+check("RESET" in w3.other, "a DONE from an unknown peer is answered with RESET")
+check(outstanding(j3["job"]), "a DONE without the job's lease (none, or a wrong one) does not finish it")
+for peer in (w3, w5):
+    send(peer.sock, "FAIL", {"run": RUN, "job": j3["job"], "reason": "forged", "credit": 0})
+pump(0.5)
+check(outstanding(j3["job"]) and attempts(j3["job"]) == "",
+      f"a FAIL without the job's lease neither re-queues it nor counts an attempt ({attempts(j3['job'])!r})")
+for peer in (w3, w5):
+    send(peer.sock, "FAIL", {"run": RUN, "job": j3["job"], "reason": "forged", "state": "fatal", "credit": 0})
+pump(0.5)
+check(run_state() in ("harvesting", "dispatching"),
+      f"a fatal FAIL from a peer that holds no lease does not fail the run (state {run_state()!r})")
+cmd, body = control("STATUS", {"run": RUN})
+check(cmd == "OK" and body["state"] in ("harvesting", "dispatching"), "STATUS still shows the run active")
+# The reconnect rule (protocol.md section 5): a worker that lost the broker sends its DONE
+# from a new identity; the lease token proves the job was its own.
+send(w3.sock, "DONE", {"run": RUN, "job": j3["job"], "lease": j3["lease"], "credit": 1})
+w1.working.pop(j3["job"])
+pump(0.5)
+check(not outstanding(j3["job"]), "a DONE with the job's lease counts, even from a new identity")
 WORKERS.remove(w3)
+WORKERS.remove(w5)
 
 # --- the rest of the run, never more in hand than granted ------------------------------
 w4 = worker("w4")
@@ -198,7 +240,7 @@ while time.time() < end and redis("HGET", "ax:run:{%s}" % RUN, "state") != "coll
     held += w4.take()
     peak = max(peak, len(held))
     for job in held:
-        send(w4.sock, "DONE", {"run": RUN, "job": job["job"], "credit": 1})
+        send(w4.sock, "DONE", {"run": RUN, "job": job["job"], "lease": job["lease"], "credit": 1})
     held = []
 check(peak <= 3, f"a worker with credit 3 never holds more than 3 jobs (peak {peak})")
 fields = ["state", "jobs_total", "jobs_done", "jobs_failed"]

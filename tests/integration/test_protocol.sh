@@ -3,7 +3,9 @@
 # redis-server, with fake workers written in Python (protocol_peer.py): credit is never
 # exceeded, leases expire and are extended by WORKING, a silent worker is declared dead
 # and its jobs re-dispatched, a job that keeps failing ends with its papers recorded as
-# failed, unknown peers get RESET, STATUS answers, and garbage changes nothing.
+# failed, unknown peers get RESET, only the holder of a job's lease token may finish or fail
+# it (a DONE or a fatal FAIL from anyone else changes nothing; the holder's DONE counts
+# from a new identity), STATUS answers, and garbage changes nothing.
 source "$(dirname "$0")/lib.sh"
 start_redis
 BP=$(free_port); CP=$(free_port)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The worker's and the collector's sides of docs/protocol.md, each real binary facing fake
 # peers written in Python (worker_peer.py): READY with its capacity, garbage JOBs dropped,
-# RESULT before DONE, re-sent RESULT without ACK, reconnect to a silent broker, RESET;
-# the collector drops garbage, ACKs only what it stored, and a duplicate RESULT changes
+# RESULT before DONE, re-sent RESULT without ACK, reconnect to a silent broker, RESET,
+# the JOB's lease token echoed in WORKING and DONE; the collector drops garbage, stores
+# only the RESULT of an outstanding job of an active run (the job's papers, the run's
+# profiles: forged ones create no key, 20 000 profiles are refused at once), ACKs late
+# RESULTs of finished runs and jobs without changing them, and a duplicate RESULT changes
 # no count.
 source "$(dirname "$0")/lib.sh"
 start_redis

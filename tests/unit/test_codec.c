@@ -74,7 +74,7 @@ static void s_make_job(msgpack_sbuffer *body, const ax_paper_t *papers, size_t n
     ax_pack_profiles(&profs, &prof, 1);
     ax_pack_papers(&paps, papers, n);
     msgpack_sbuffer_init(body);
-    ax_job_encode(body, "20261124-010203-abcd", 42, 2, 60000, &profs, &paps);
+    ax_job_encode(body, "20261124-010203-abcd", 42, 2, 60000, 0xfedcba9876543210ULL, &profs, &paps);
     msgpack_sbuffer_destroy(&profs);
     msgpack_sbuffer_destroy(&paps);
 }
@@ -96,6 +96,7 @@ static void test_job_round_trip(void **state)
     assert_int_equal(job.job, 42);
     assert_int_equal(job.attempt, 2);
     assert_int_equal(job.lease_ms, 60000);
+    assert_true(job.lease == 0xfedcba9876543210ULL);
     assert_int_equal(job.n_papers, 2);
     s_assert_paper_eq(&papers[0], &job.papers[0]);
     s_assert_paper_eq(&papers[1], &job.papers[1]);
@@ -354,6 +355,39 @@ static void test_garbage_rejected(void **state)
     msgpack_sbuffer_destroy(&job);
 }
 
+/*  Control bodies round-trip every field, the lease token of WORKING / DONE / FAIL with
+ *  all its 64 bits; fields left out decode as 0 / NULL. */
+static void test_ctl_round_trip(void **state)
+{
+    (void) state;
+    ax_ctl_t in = {.run = "R1", .job = 7, .lease = UINT64_MAX - 1, .credit = 1, .heartbeat_ms = 250,
+                   .reason = "LLM: 401", .worker = "w1", .state = "fatal", .error = "e"};
+    ax_ctl_t out;
+    char *err = NULL;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    ax_ctl_encode(&sb, &in);
+    assert_int_equal(ax_ctl_decode(sb.data, sb.size, &out, &err), 0);
+    assert_string_equal(out.run, "R1");
+    assert_int_equal(out.job, 7);
+    assert_true(out.lease == UINT64_MAX - 1);
+    assert_int_equal(out.credit, 1);
+    assert_int_equal(out.heartbeat_ms, 250);
+    assert_string_equal(out.reason, "LLM: 401");
+    assert_string_equal(out.worker, "w1");
+    assert_string_equal(out.state, "fatal");
+    assert_string_equal(out.error, "e");
+    ax_ctl_clear(&out);
+    msgpack_sbuffer_clear(&sb);
+    ax_ctl_t bare = {.run = "R1", .job = 7};
+    ax_ctl_encode(&sb, &bare);
+    assert_int_equal(ax_ctl_decode(sb.data, sb.size, &out, &err), 0);
+    assert_true(out.lease == 0);
+    assert_null(out.reason);
+    ax_ctl_clear(&out);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_wrong_types_and_version(void **state)
 {
     (void) state;
@@ -464,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_paper_affiliations_compat),
         cmocka_unit_test(test_truncated_bodies_rejected),
         cmocka_unit_test(test_garbage_rejected),
+        cmocka_unit_test(test_ctl_round_trip),
         cmocka_unit_test(test_wrong_types_and_version),
         cmocka_unit_test(test_proto_frames),
     };
