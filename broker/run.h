@@ -67,8 +67,12 @@ typedef struct {
     int64_t started_ms;
 } ax_run_t;
 
+/*  How long the run created for a SUBMIT's request id is remembered (NS:submit:<id>). */
+#define AX_RUN_REQUEST_TTL_S 86400
+
 /*  A new run from a submitted spec (taken: *spec is zeroed): opens its source, records
- *  it in Redis as queued. NULL with *err. */
+ *  it in Redis as queued, with its request id when it has one. Nothing is recorded past
+ *  the spec's deadline. NULL with *err. */
 ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, char **err);
 
 /*  The unfinished runs recorded in Redis, oldest first, with their outstanding jobs
