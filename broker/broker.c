@@ -387,8 +387,8 @@ static char *s_not_working(ax_broker_t *self, redisContext *c)
         rc = asprintf(&why, "standby: broker %s works namespace %s", self->lease.holder, ax_store_namespace());
     else if (!c)
         rc = asprintf(&why, "redis unreachable: the broker cannot record runs until Redis is back");
-    else if (!self->ready)
-        rc = asprintf(&why, "the broker is starting: try again in a moment");
+    else if (!self->ready || !ax_lease_valid(&self->lease, ax_mono_ms()))
+        rc = asprintf(&why, "the broker is starting or re-checking its lease: try again in a moment");
     return rc < 0 ? strdup("out of memory") : why;
 }
 

@@ -79,10 +79,18 @@ static void s_apply(ax_lease_t *l, const redisReply *r, int64_t sent_ms)
     }
 }
 
+/*  A try is due at its time, and at once when the lease we hold is no longer surely
+ *  ours; a lost lease is never tried again. */
+static int s_due(const ax_lease_t *l, int64_t now_ms)
+{
+    if (l->state == AX_LEASE_LOST)
+        return 0;
+    return now_ms >= l->next_try_ms || (l->state == AX_LEASE_HELD && now_ms >= l->valid_until_ms);
+}
+
 ax_lease_state_t ax_lease_tick(ax_lease_t *l, redisContext *c, int64_t now_ms)
 {
-    if (l->state == AX_LEASE_LOST || !c || (now_ms < l->next_try_ms && (l->state != AX_LEASE_HELD ||
-                                                                        now_ms < l->valid_until_ms)))
+    if (!c || !s_due(l, now_ms))
         return l->state;
     int period = l->ttl_ms / 5 < 1000 ? l->ttl_ms / 5 : 1000;
     l->next_try_ms = now_ms + period;

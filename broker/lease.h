@@ -41,7 +41,7 @@ typedef struct {
  *  yet tried. 0 / -1 (no random id). */
 int ax_lease_init(ax_lease_t *lease, int ttl_ms);
 
-/*  Acquires or renews the lease when due (every ttl/5, at most every second, and at
+/*  Acquires or renews the lease when due (every ttl/5 and at least once a second, and at
  *  once when its validity ran out), else changes nothing. c may be NULL (Redis
  *  unreachable: the state stays, the validity runs out). Returns the state. */
 ax_lease_state_t ax_lease_tick(ax_lease_t *lease, redisContext *c, int64_t now_ms);

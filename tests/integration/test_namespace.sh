@@ -20,7 +20,6 @@ profiles:
     categories: [cs]
     keywords: [model, learning]
 YAML
-export ARXDIGEST_BROKER_NAMESPACE_LEASE_MS=3000
 COMMON=(--config "$T/config.yaml" --set "redis.url=$REDIS_URL" --set broker.metrics= --set collector.metrics=
         --set worker.metrics=)
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
@@ -81,6 +80,14 @@ ns=$(grep -o 'namespace ax:local:[^)]*' "$T/run.err" | head -1 | cut -d' ' -f2)
 "$AX" status "$mine" "${COMMON[@]}" >"$T/status.out" 2>&1 || fail "status does not find the local run: $(cat "$T/status.out")"
 grep -q "run $mine  done" "$T/status.out" || fail "status of the local run: $(cat "$T/status.out")"
 ok "arxdigest run worked in $ns: its run done, the cluster's run untouched and not rendered"
+# Another `arxdigest run` of this user on this machine holds the namespace: a clear error.
+rcli SET "$ns:broker:lease" "elsewhere:1:0000" PX 60000 >/dev/null
+set +e
+(cd "$T" && timeout 60 "$AX" run "${COMMON[@]}" --workers 1 --output "$T/local2" >/dev/null 2>"$T/run2.err"); rc=$?
+set -e
+[ "$rc" -eq 1 ] && grep -q "elsewhere:1:0000" "$T/run2.err" || fail "arxdigest run beside another: exit $rc: $(cat "$T/run2.err")"
+rcli DEL "$ns:broker:lease" >/dev/null
+ok "arxdigest run beside another one in its namespace: exit 1 naming the other broker"
 
 # --- 2. a standby broker takes over when the active one dies --------------------------
 broker b2
