@@ -384,7 +384,8 @@ static char *s_not_working(ax_broker_t *self, redisContext *c)
     char *why = NULL;
     int rc = 0;
     if (self->lease.state == AX_LEASE_TAKEN)
-        rc = asprintf(&why, "standby: broker %s works namespace %s", self->lease.holder, ax_store_namespace());
+        rc = asprintf(&why, "standby: broker %s works namespace %s", self->lease.holder,
+                      ax_store_namespace());
     else if (!c)
         rc = asprintf(&why, "redis unreachable: the broker cannot record runs until Redis is back");
     else if (!self->ready || !ax_lease_valid(&self->lease, ax_mono_ms()))
@@ -468,7 +469,9 @@ static void s_on_status(ax_broker_t *self, const char *body, size_t len, ax_ctl_
     }
     const char *run = req.run ? req.run : self->active ? self->active->id : NULL;
     if (!run)
-        reply->state = strdup(self->lease.state == AX_LEASE_TAKEN ? "standby" : self->ready ? "idle" : "starting");
+        reply->state = strdup(self->lease.state == AX_LEASE_TAKEN ? "standby"
+                              : self->ready                      ? "idle"
+                                                                 : "starting");
     else if (!c)
         reply->error = strdup("redis unreachable");
     else {
@@ -570,7 +573,8 @@ static void s_publish_broker(ax_broker_t *self)
     char key[200];
     redisReply *r = ax_redis_cmd(c, NULL, "HSET %s workers %lld run %s jobs_inflight %lld jobs_queued %lld "
                                           "runs_waiting %lld updated_ms %lld pid %d id %s",
-                                 ax_ns_key(key, sizeof key, "broker"), (long long) self->n_workers, run ? run->id : "",
+                                 ax_ns_key(key, sizeof key, "broker"), (long long) self->n_workers,
+                                 run ? run->id : "",
                                  (long long) (run ? run->n_inflight : 0), (long long) (run ? run->n_pending : 0),
                                  (long long) self->n_queued, (long long) ax_now_ms(), (int) getpid(),
                                  self->lease.id);
@@ -627,8 +631,8 @@ static int s_lease_turn(ax_broker_t *self)
         return -1;
     case AX_LEASE_TAKEN:
         if (!self->standby) {
-            ax_log_error("another broker works this namespace and broker.standby is false|namespace=%s holder=%s",
-                         ax_store_namespace(), self->lease.holder);
+            ax_log_error("another broker works this namespace and broker.standby is false"
+                         "|namespace=%s holder=%s", ax_store_namespace(), self->lease.holder);
             return -1;
         }
         if (was != AX_LEASE_TAKEN || strcmp(before, self->lease.holder) != 0)
@@ -780,7 +784,8 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
         goto fail;
     }
     self->standby = cfg->broker.standby;
-    if (!(self->bind = strdup(cfg->broker.bind)) || ax_lease_init(&self->lease, cfg->broker.namespace_lease_ms) < 0
+    if (!(self->bind = strdup(cfg->broker.bind))
+        || ax_lease_init(&self->lease, cfg->broker.namespace_lease_ms) < 0
         || ax_redis_link_try(&self->redis, cfg->redis.url, err) < 0)
         goto fail;
     ax_log_info("broker started|control=%s namespace=%s id=%s", cfg->broker.control, ax_store_namespace(),

@@ -48,7 +48,8 @@ int ax_lease_init(ax_lease_t *l, int ttl_ms)
     for (char *p = host; *p; p++)       /* the id is logged and shown: keep it plain */
         if (!strchr(AX_NAMESPACE_CHARS, *p) || *p == ':')
             *p = '_';
-    snprintf(l->id, sizeof l->id, "%s:%d:%02x%02x%02x%02x", host, (int) getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+    snprintf(l->id, sizeof l->id, "%s:%d:%02x%02x%02x%02x", host, (int) getpid(), rnd[0], rnd[1], rnd[2],
+             rnd[3]);
     ax_ns_key(l->key, sizeof l->key, "broker:lease");
     ax_ns_key(l->epoch_key, sizeof l->epoch_key, "broker:epoch");
     l->ttl_ms = ttl_ms;

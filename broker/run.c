@@ -594,7 +594,8 @@ ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_
     redisAppendCommand(c, "ZADD %s %lld %s", ax_ns_key(runs, sizeof runs, "runs"), now, run->id);
     if (run->spec.request) {        /* a retry of this request gets this run (broker.c) */
         snprintf(name, sizeof name, "submit:%s", run->spec.request);
-        redisAppendCommand(c, "SET %s %s EX %d", ax_ns_key(req, sizeof req, name), run->id, AX_RUN_REQUEST_TTL_S);
+        redisAppendCommand(c, "SET %s %s EX %d", ax_ns_key(req, sizeof req, name), run->id,
+                           AX_RUN_REQUEST_TTL_S);
     }
     redisAppendCommand(c, "EXEC");
     msgpack_sbuffer_destroy(&blob);

@@ -82,8 +82,8 @@ char *ax_client_submit(const ax_config_t *cfg, const char *control)
     }
     zmq_pollitem_t in = {req, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&in, 1, AX_CLIENT_SUBMIT_WAIT_MS) <= 0) {
-        fprintf(stderr, "arxdigest: no reply from the broker at %s within %d s; no run was created\n", control,
-                AX_CLIENT_SUBMIT_WAIT_MS / 1000);
+        fprintf(stderr, "arxdigest: no reply from the broker at %s within %d s; no run was created\n",
+                control, AX_CLIENT_SUBMIT_WAIT_MS / 1000);
         goto done;
     }
     ax_msg_t msg;

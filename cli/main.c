@@ -282,8 +282,9 @@ static int s_cmd_redis(ax_config_t *cfg, const s_args_t *a)
         rc = 2;
     } else {
         s_find_run(c, cfg, a->run);
-        rc = ax_output_render_run(c, a->run, cfg->collector.output_dir, a->group_by ? cfg->collector.group_by : NULL,
-                                  (int64_t) time(NULL), &folder, &err) < 0;
+        rc = ax_output_render_run(c, a->run, cfg->collector.output_dir,
+                                  a->group_by ? cfg->collector.group_by : NULL, (int64_t) time(NULL), &folder,
+                                  &err) < 0;
         if (rc)
             fprintf(stderr, "arxdigest: render failed: %s\n", err ? err : "?");
         else
