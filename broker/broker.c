@@ -393,20 +393,6 @@ static char *s_not_working(ax_broker_t *self, redisContext *c)
     return rc < 0 ? strdup("out of memory") : why;
 }
 
-/*  The run an earlier SUBMIT with this request id created (a retry): 1 with *run set,
- *  0 when there is none, -1 with *err. */
-static int s_submitted(redisContext *c, const char *request, char **run, char **err)
-{
-    char name[100], key[300];
-    snprintf(name, sizeof name, "submit:%s", request);
-    redisReply *r = ax_redis_cmd(c, err, "GET %s", ax_ns_key(key, sizeof key, name));
-    int rc = !r ? -1 : r->type == REDIS_REPLY_STRING ? 1 : 0;
-    if (rc == 1 && !(*run = strdup(r->str)))
-        rc = -1;
-    freeReplyObject(r);
-    return rc;
-}
-
 /*  SUBMIT: validate, open the source (so a missing file is reported to the submitter),
  *  record the run in Redis and queue it. A request id seen before gets the run it
  *  created; past the request's deadline nothing is created (run.c). Replies OK {run} or
@@ -422,13 +408,9 @@ static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_
         free(err);
         return;
     }
-    size_t rlen = spec.request ? strlen(spec.request) : 0;
-    if (spec.request && (rlen == 0 || rlen > 64 || strspn(spec.request, AX_NAMESPACE_CHARS) != rlen))
-        reply->error = strdup("bad run spec: req must be 1-64 characters of [A-Za-z0-9_.:-]");
-    else
-        reply->error = s_not_working(self, c);
+    reply->error = s_not_working(self, c);
     if (!reply->error && spec.request) {
-        int rc = s_submitted(c, spec.request, &reply->run, &err);
+        int rc = ax_run_by_request(c, spec.request, &reply->run, &err);
         if (rc < 0)
             reply->error = err ? err : strdup("out of memory");
         else if (rc == 1)

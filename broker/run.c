@@ -607,6 +607,26 @@ fail:
     return NULL;
 }
 
+int ax_run_by_request(redisContext *c, const char *request, char **run, char **err)
+{
+    char name[100], key[300];
+    size_t n = strlen(request);
+    *run = NULL;
+    if (n == 0 || n > AX_RUN_REQUEST_MAX || strspn(request, AX_NAMESPACE_CHARS) != n) {
+        *err = strdup("bad run spec: req must be 1-64 characters of [A-Za-z0-9_.:-]");
+        return -1;
+    }
+    snprintf(name, sizeof name, "submit:%s", request);
+    redisReply *r = ax_redis_cmd(c, err, "GET %s", ax_ns_key(key, sizeof key, name));
+    int rc = !r ? -1 : r->type == REDIS_REPLY_STRING ? 1 : 0;
+    if (rc == 1 && !(*run = strdup(r->str))) {
+        *err = strdup("out of memory");
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 /*  Loads the outstanding jobs of a run from its jobs hash, in job order. */
 static int s_load_jobs(ax_run_t *run, redisContext *c, char **err)
 {

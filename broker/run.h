@@ -67,13 +67,20 @@ typedef struct {
     int64_t started_ms;
 } ax_run_t;
 
-/*  How long the run created for a SUBMIT's request id is remembered (NS:submit:<id>). */
+/*  How long the run created for a SUBMIT's request id is remembered (NS:submit:<id>),
+ *  and the longest request id (of AX_NAMESPACE_CHARS). */
 #define AX_RUN_REQUEST_TTL_S 86400
+#define AX_RUN_REQUEST_MAX 64
 
 /*  A new run from a submitted spec (taken: *spec is zeroed): opens its source, records
  *  it in Redis as queued, with its request id when it has one. Nothing is recorded past
  *  the spec's deadline. NULL with *err. */
 ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, char **err);
+
+/*  The run that a SUBMIT with this request id created (ax_run_create): 1 with *run set
+ *  (caller frees; a retry gets the same run), 0 when there is none, -1 with *err for a
+ *  Redis error or a malformed request id. */
+int ax_run_by_request(redisContext *c, const char *request, char **run, char **err);
 
 /*  The unfinished runs recorded in Redis, oldest first, with their outstanding jobs
  *  loaded and their sources re-opened at the saved cursor. *n is set; NULL with *err on
