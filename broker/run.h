@@ -1,11 +1,11 @@
 /*  run.h: a run and its jobs, in the broker's memory and durably in Redis.
  *
  *  Everything a broker needs to resume a run after a crash is in Redis, written before
- *  it is acted upon (keys in store.h):
- *    ax:run:{R}            spec, state, counters and the harvest cursor (source position)
- *    ax:run:{R}:jobs       job id -> packed papers, for every job not yet done
- *    ax:run:{R}:attempts   job id -> failed dispatches (lease expired, worker died, FAIL)
- *    ax:run:{R}:seen       ids harvested (de-duplication)
+ *  it is acted upon (keys in store.h, under the namespace NS):
+ *    NS:run:{R}            spec, state, counters and the harvest cursor (source position)
+ *    NS:run:{R}:jobs       job id -> packed papers, for every job not yet done
+ *    NS:run:{R}:attempts   job id -> failed dispatches (lease expired, worker died, FAIL)
+ *    NS:run:{R}:seen       ids harvested (de-duplication)
  *  A new job, the ids it adds to the seen set, the cursor after it and the counters are
  *  written in one MULTI/EXEC, so a crash either keeps all of them or none: papers are
  *  never marked seen without being in a job, and never split twice. A done job is
