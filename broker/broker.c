@@ -19,6 +19,7 @@
 
 #include "curve.h"
 #include "daemon.h"
+#include "lease.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -42,6 +43,11 @@ struct ax_broker {
     void *control;                  /* REP */
     ax_curve_t *curve;              /* CURVE keys and the ZAP allow-list (curve.h) */
     ax_redis_link_t redis;
+    ax_lease_t lease;               /* on the namespace: only its holder works it (lease.h) */
+    int standby;                    /* broker.standby: wait while another broker holds it */
+    int bound;                      /* the jobs socket is bound (once the lease is ours) */
+    int ready;                      /* ... and the unfinished runs are loaded: we work */
+    char *bind;                     /* broker.bind */
     struct {
         int lease_ms, heartbeat_ms, liveness, max_attempts;
     } t;
@@ -124,7 +130,7 @@ static void s_run_next(ax_broker_t *self)
 }
 
 /*  A run is complete when it is harvested and every job is finished and recorded: tell
- *  the collector (ax:render) and move on. */
+ *  the collector (NS:render) and move on. */
 static void s_run_check_complete(ax_broker_t *self)
 {
     ax_run_t *run = self->active;
@@ -134,11 +140,11 @@ static void s_run_check_complete(ax_broker_t *self)
     ax_run_flush(run, c);
     if (!ax_run_complete(run))
         return;
-    char key[300], *err = NULL;
+    char key[300], render[200], *err = NULL;
     ax_run_key(key, sizeof key, run->id, "");
     redisAppendCommand(c, "MULTI");
     redisAppendCommand(c, "HSET %s completed_ms %lld state collected", key, (long long) ax_now_ms());
-    redisAppendCommand(c, "RPUSH ax:render %s", run->id);
+    redisAppendCommand(c, "RPUSH %s %s", ax_ns_key(render, sizeof render, "render"), run->id);
     redisAppendCommand(c, "EXEC");
     int ok = 1;
     for (int i = 0; i < 4; i++) {
@@ -420,19 +426,51 @@ static int s_enqueue(ax_broker_t *self, ax_run_t *run)
     return 0;
 }
 
+/*  Why this broker takes no run now (caller frees), or NULL when it does: it must work
+ *  the namespace (hold its lease, runs loaded) and reach Redis. Answered at once, so a
+ *  submitter never waits on a broker that cannot record its run. */
+static char *s_not_working(ax_broker_t *self, redisContext *c)
+{
+    char *why = NULL;
+    int rc = 0;
+    if (self->lease.state == AX_LEASE_TAKEN)
+        rc = asprintf(&why, "standby: broker %s works namespace %s", self->lease.holder,
+                      ax_store_namespace());
+    else if (!c)
+        rc = asprintf(&why, "redis unreachable: the broker cannot record runs until Redis is back");
+    else if (!self->ready || !ax_lease_valid(&self->lease, ax_mono_ms()))
+        rc = asprintf(&why, "the broker is starting or re-checking its lease: try again in a moment");
+    return rc < 0 ? strdup("out of memory") : why;
+}
+
 /*  SUBMIT: validate, open the source (so a missing file is reported to the submitter),
- *  record the run in Redis and queue it. Replies OK {run} or ERROR {error}. */
+ *  record the run in Redis and queue it. A request id seen before gets the run it
+ *  created; past the request's deadline nothing is created (run.c). Replies OK {run} or
+ *  ERROR {error}. */
 static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_t *reply)
 {
     char *err = NULL;
     ax_runspec_t spec;
+    redisContext *c = s_redis(self);
     if (ax_runspec_decode(body, len, &spec, &err) < 0) {
         if (asprintf(&reply->error, "bad run spec: %s", err ? err : "?") < 0)
             reply->error = NULL;
         free(err);
         return;
     }
-    ax_run_t *run = ax_run_create(s_redis(self), &spec, self->arxiv, &err);
+    reply->error = s_not_working(self, c);
+    if (!reply->error && spec.request) {
+        int rc = ax_run_by_request(c, spec.request, &reply->run, &err);
+        if (rc < 0)
+            reply->error = err ? err : strdup("out of memory");
+        else if (rc == 1)
+            ax_log_info("run submitted again, same run|run=%s request=%s", reply->run, spec.request);
+    }
+    if (reply->error || reply->run) {
+        ax_runspec_clear(&spec);
+        return;
+    }
+    ax_run_t *run = ax_run_create(c, &spec, self->arxiv, &err);
     ax_runspec_clear(&spec);
     if (!run) {
         reply->error = err ? err : strdup("cannot create the run");
@@ -463,7 +501,9 @@ static void s_on_status(ax_broker_t *self, const char *body, size_t len, ax_ctl_
     }
     const char *run = req.run ? req.run : self->active ? self->active->id : NULL;
     if (!run)
-        reply->state = strdup("idle");
+        reply->state = strdup(self->lease.state == AX_LEASE_TAKEN ? "standby"
+                              : self->ready                      ? "idle"
+                                                                 : "starting");
     else if (!c)
         reply->error = strdup("redis unreachable");
     else {
@@ -553,7 +593,7 @@ static void s_metrics_gauges(ax_broker_t *self)
     ax_metrics_set("arxdigest_broker_runs_waiting", NULL, (double) self->n_queued);
 }
 
-/*  ax:broker: what `arxdigest status` shows of the broker (workers alive, jobs in
+/*  NS:broker: what `arxdigest status` shows of the broker (workers alive, jobs in
  *  flight and queued), refreshed every second. Best effort: a failure is retried. */
 static void s_publish_broker(ax_broker_t *self)
 {
@@ -562,12 +602,94 @@ static void s_publish_broker(ax_broker_t *self)
     if (!c)
         return;
     /* hiredis formats %lld but not %zu. */
-    redisReply *r = ax_redis_cmd(c, NULL, "HSET ax:broker workers %lld run %s jobs_inflight %lld jobs_queued %lld "
-                                          "runs_waiting %lld updated_ms %lld pid %d",
-                                 (long long) self->n_workers, run ? run->id : "",
+    char key[200];
+    redisReply *r = ax_redis_cmd(c, NULL, "HSET %s workers %lld run %s jobs_inflight %lld jobs_queued %lld "
+                                          "runs_waiting %lld updated_ms %lld pid %d id %s",
+                                 ax_ns_key(key, sizeof key, "broker"), (long long) self->n_workers,
+                                 run ? run->id : "",
                                  (long long) (run ? run->n_inflight : 0), (long long) (run ? run->n_pending : 0),
-                                 (long long) self->n_queued, (long long) ax_now_ms(), (int) getpid());
+                                 (long long) self->n_queued, (long long) ax_now_ms(), (int) getpid(),
+                                 self->lease.id);
     freeReplyObject(r);
+}
+
+/* ---------------------------------------------------------------- the namespace */
+
+/*  The lease is ours: bind the jobs socket (once) and resume what a previous broker
+ *  left unfinished. 0 (or Redis failed: tried again next turn) / -1 fatal. */
+static int s_activate(ax_broker_t *self, redisContext *c)
+{
+    char *err = NULL;
+    if (!self->bound && zmq_bind(self->jobs, self->bind) < 0) {
+        ax_log_error("cannot bind the jobs socket|bind=%s error=\"%s\"", self->bind, zmq_strerror(errno));
+        return -1;
+    }
+    self->bound = 1;
+    size_t n_runs = 0;
+    ax_run_t **runs = ax_run_load_all(c, self->arxiv, &n_runs, &err);
+    if (!runs) {
+        ax_log_warn("cannot load the unfinished runs, will retry|error=\"%s\"", err ? err : "?");
+        free(err);
+        return 0;
+    }
+    for (size_t i = 0; i < n_runs; i++)
+        if (s_enqueue(self, runs[i]) < 0) {
+            while (i < n_runs)
+                ax_run_destroy(&runs[i++]);
+            free(runs);
+            return -1;
+        }
+    free(runs);
+    self->ready = 1;
+    ax_log_info("broker ready|bind=%s namespace=%s id=%s lease_ms=%d heartbeat_ms=%d", self->bind,
+                ax_store_namespace(), self->lease.id, self->t.lease_ms, self->t.heartbeat_ms);
+    return 0;
+}
+
+/*  Takes or renews the namespace lease (lease.h) and acts on the answer: works the
+ *  namespace once it is ours, stands by (one log line per holder) while another broker
+ *  holds it. -1 = stop now: the lease was lost (another broker works our runs), or it
+ *  is taken and broker.standby is false, or the jobs socket cannot be bound. */
+static int s_lease_turn(ax_broker_t *self)
+{
+    redisContext *c = s_redis(self);
+    char before[sizeof self->lease.holder];
+    memcpy(before, self->lease.holder, sizeof before);
+    ax_lease_state_t was = self->lease.state;
+    switch (ax_lease_tick(&self->lease, c, ax_mono_ms())) {
+    case AX_LEASE_LOST:
+        ax_log_error("namespace lease lost, stopping: another broker works this namespace|namespace=%s id=%s",
+                     ax_store_namespace(), self->lease.id);
+        return -1;
+    case AX_LEASE_TAKEN:
+        if (!self->standby) {
+            ax_log_error("another broker works this namespace and broker.standby is false"
+                         "|namespace=%s holder=%s", ax_store_namespace(), self->lease.holder);
+            return -1;
+        }
+        if (was != AX_LEASE_TAKEN || strcmp(before, self->lease.holder) != 0)
+            ax_log_info("another broker works this namespace, standing by|namespace=%s holder=%s",
+                        ax_store_namespace(), self->lease.holder);
+        return 0;
+    case AX_LEASE_HELD:
+        return self->ready || !c ? 0 : s_activate(self, c);
+    default:
+        return 0;
+    }
+}
+
+/*  One turn of a broker that does not work the namespace (yet): it serves the control
+ *  socket only, and a SUBMIT gets its ERROR at once (s_not_working). */
+static int s_idle_turn(ax_broker_t *self)
+{
+    zmq_pollitem_t item = {self->control, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, 100) < 0 && errno != EINTR) {
+        ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
+        return -1;
+    }
+    if (item.revents & ZMQ_POLLIN)
+        s_on_control(self);
+    return 0;
 }
 
 int ax_broker_run(ax_broker_t *self)
@@ -575,6 +697,15 @@ int ax_broker_run(ax_broker_t *self)
     int64_t last_tick = 0, last_publish = 0;
     while (!ax_stop_requested) {
         ax_metrics_heartbeat();
+        if (s_lease_turn(self) < 0)
+            return -1;
+        if (!self->ready) {
+            if (s_idle_turn(self) < 0)
+                return -1;
+            continue;
+        }
+        /* Harvest and dispatch only while the namespace is surely ours. */
+        int ours = ax_lease_valid(&self->lease, ax_mono_ms());
         ax_run_t *run = self->active;
         /* Harvest only a bounded window ahead of the workers. */
         uint32_t credit = 0;
@@ -582,7 +713,7 @@ int ax_broker_run(ax_broker_t *self)
             credit += self->workers[i].credit;
         size_t window = 2 * (size_t) credit + 8;
         int busy = 0;
-        if (run && (run->source || run->n_batch) && run->n_pending < window) {
+        if (ours && run && (run->source || run->n_batch) && run->n_pending < window) {
             uint32_t size = run->spec.job_size ? run->spec.job_size : self->job_size;
             int rc = ax_run_harvest(run, s_redis(self), size);
             if (rc < 0) {
@@ -591,7 +722,8 @@ int ax_broker_run(ax_broker_t *self)
             }
             busy = rc > 0;
         }
-        s_dispatch(self);
+        if (ours)
+            s_dispatch(self);
         /* A live source harvesting on its thread wakes us when a page is ready. */
         int source_fd = run && run->source && run->n_pending < window ? ax_source_fd(run->source) : -1;
         zmq_pollitem_t items[] = {{self->jobs, 0, ZMQ_POLLIN, 0},
@@ -602,6 +734,10 @@ int ax_broker_run(ax_broker_t *self)
             ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
             return -1;
         }
+        /* Paused (SIGSTOP, swapped out) past the lease's validity: learn whether it is
+         * still ours before acting on what arrived meanwhile. */
+        if (!ax_lease_valid(&self->lease, ax_mono_ms()) && s_lease_turn(self) < 0)
+            return -1;
         if (items[0].revents & ZMQ_POLLIN) {
             for (int n = 0; n < 1000; n++) {
                 ax_msg_t msg;
@@ -627,6 +763,8 @@ int ax_broker_run(ax_broker_t *self)
             s_check_leases_and_heartbeats(self);
             s_metrics_gauges(self);
         }
+        if (!ax_lease_valid(&self->lease, now))
+            continue;
         if (now - last_publish >= 1000) {
             last_publish = now;
             s_publish_broker(self);
@@ -634,9 +772,10 @@ int ax_broker_run(ax_broker_t *self)
         s_run_check_complete(self);
     }
     /* Save what this turn finished: a restarted broker then re-sends nothing done. */
-    if (self->active)
+    if (self->active && ax_lease_valid(&self->lease, ax_mono_ms()))
         ax_run_flush(self->active, s_redis(self));
-    s_publish_broker(self);
+    if (ax_lease_valid(&self->lease, ax_mono_ms()))
+        s_publish_broker(self);
     ax_log_info("broker stopping|run=%s jobs_inflight=%zu jobs_queued=%zu", self->active ? self->active->id : "-",
                 self->active ? self->active->n_inflight : 0, self->active ? self->active->n_pending : 0);
     return 0;
@@ -669,33 +808,20 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
     if (!(self->curve = ax_curve_server_new(cfg, self->zmq, err)) || ax_curve_apply(self->curve, self->jobs, NULL) < 0
         || ax_curve_apply(self->curve, self->control, AX_CURVE_CONTROL) < 0)
         goto fail;
-    if (zmq_bind(self->jobs, cfg->broker.bind) < 0) {
-        if (asprintf(err, "broker.bind: cannot bind %s: %s", cfg->broker.bind, zmq_strerror(errno)) < 0)
-            *err = NULL;
-        goto fail;
-    }
+    /* The control socket answers at once, also while Redis is down or another broker
+     * works the namespace; the jobs socket is bound only once the lease is ours. */
     if (zmq_bind(self->control, cfg->broker.control) < 0) {
         if (asprintf(err, "broker.control: cannot bind %s: %s", cfg->broker.control, zmq_strerror(errno)) < 0)
             *err = NULL;
         goto fail;
     }
-    if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0)
+    self->standby = cfg->broker.standby;
+    if (!(self->bind = strdup(cfg->broker.bind))
+        || ax_lease_init(&self->lease, cfg->broker.namespace_lease_ms) < 0
+        || ax_redis_link_try(&self->redis, cfg->redis.url, err) < 0)
         goto fail;
-    /* Resume what a previous broker left unfinished. */
-    size_t n_runs = 0;
-    ax_run_t **runs = ax_run_load_all(self->redis.c, self->arxiv, &n_runs, err);
-    if (!runs)
-        goto fail;
-    for (size_t i = 0; i < n_runs; i++)
-        if (s_enqueue(self, runs[i]) < 0) {
-            while (i < n_runs)
-                ax_run_destroy(&runs[i++]);
-            free(runs);
-            goto fail;
-        }
-    free(runs);
-    ax_log_info("broker ready|bind=%s control=%s lease_ms=%d heartbeat_ms=%d", cfg->broker.bind,
-                cfg->broker.control, self->t.lease_ms, self->t.heartbeat_ms);
+    ax_log_info("broker started|control=%s namespace=%s id=%s", cfg->broker.control, ax_store_namespace(),
+                self->lease.id);
     return self;
 fail:
     if (!*err)
@@ -723,7 +849,9 @@ void ax_broker_destroy(ax_broker_t **self_p)
     ax_curve_destroy(&self->curve);
     if (self->zmq)
         zmq_ctx_term(self->zmq);
+    ax_lease_release(&self->lease, self->redis.c);     /* a standby takes over at once */
     ax_redis_link_close(&self->redis);
+    free(self->bind);
     free(self);
     *self_p = NULL;
 }

@@ -17,13 +17,18 @@
 
 typedef struct ax_broker ax_broker_t;
 
-/*  Binds the jobs and control sockets, connects to Redis (waiting for it) and resumes
- *  the unfinished runs recorded there. Timing: broker.lease_ms, heartbeat_ms, liveness,
- *  max_attempts. NULL with *err. */
+/*  Binds the control socket and tries Redis once (without waiting for it). The rest
+ *  happens in ax_broker_run: once the namespace lease is ours (lease.h) the jobs socket
+ *  is bound and the unfinished runs recorded in Redis are resumed; until then, or while
+ *  another broker holds the lease (a standby), only the control socket answers. Timing:
+ *  broker.lease_ms, heartbeat_ms, liveness, max_attempts, namespace_lease_ms. NULL with
+ *  *err (a bad Redis URL or password, an endpoint that cannot be bound). */
 ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err);
 void ax_broker_destroy(ax_broker_t **self_p);
 
-/*  Serves until ax_stop_requested is set. 0 on a clean stop, -1 on a fatal error. */
+/*  Serves until ax_stop_requested is set. 0 on a clean stop, -1 on a fatal error or
+ *  when the broker must not work the namespace: its lease was lost, or another broker
+ *  holds it and broker.standby is false. */
 int ax_broker_run(ax_broker_t *self);
 
 #endif

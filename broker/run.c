@@ -567,6 +567,18 @@ static int s_spec_check(const ax_runspec_t *spec, char **err)
     return 0;
 }
 
+/*  The submitter gave up at the spec's deadline (wall clock): creating the run after it
+ *  would start a run it reported as failed. -1 with *err then. */
+static int s_deadline_check(const ax_runspec_t *spec, char **err)
+{
+    long long late = spec->deadline_ms ? (long long) ax_now_ms() - (long long) spec->deadline_ms : 0;
+    if (late <= 0)
+        return 0;
+    if (asprintf(err, "request expired %lld ms ago (the submitter has given up): no run created", late) < 0)
+        *err = NULL;
+    return -1;
+}
+
 static char *s_new_run_id(void)
 {
     char ts[32], *id = NULL;
@@ -602,6 +614,8 @@ ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_
         *err = strdup("redis unreachable: cannot record the run");
         goto fail;
     }
+    if (s_deadline_check(&run->spec, err) < 0)
+        goto fail;
     if (!(run->id = s_new_run_id())) {
         *err = strdup("out of memory");
         goto fail;
@@ -616,15 +630,41 @@ ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_
     redisAppendCommand(c, "MULTI");
     redisAppendCommand(c, "HSET %s state queued spec %b source %s created_ms %lld", key, blob.data, blob.size,
                        run->spec.source, now);
-    redisAppendCommand(c, "ZADD ax:runs %lld %s", now, run->id);
+    char runs[200], name[100], req[300];
+    redisAppendCommand(c, "ZADD %s %lld %s", ax_ns_key(runs, sizeof runs, "runs"), now, run->id);
+    if (run->spec.request) {        /* a retry of this request gets this run (broker.c) */
+        snprintf(name, sizeof name, "submit:%s", run->spec.request);
+        redisAppendCommand(c, "SET %s %s EX %d", ax_ns_key(req, sizeof req, name), run->id,
+                           AX_RUN_REQUEST_TTL_S);
+    }
     redisAppendCommand(c, "EXEC");
     msgpack_sbuffer_destroy(&blob);
-    if (s_replies(c, 4, 1, err) < 0)
+    if (s_replies(c, run->spec.request ? 5 : 4, 1, err) < 0)
         goto fail;
     return run;
 fail:
     ax_run_destroy(&run);
     return NULL;
+}
+
+int ax_run_by_request(redisContext *c, const char *request, char **run, char **err)
+{
+    char name[100], key[300];
+    size_t n = strlen(request);
+    *run = NULL;
+    if (n == 0 || n > AX_RUN_REQUEST_MAX || strspn(request, AX_NAMESPACE_CHARS) != n) {
+        *err = strdup("bad run spec: req must be 1-64 characters of [A-Za-z0-9_.:-]");
+        return -1;
+    }
+    snprintf(name, sizeof name, "submit:%s", request);
+    redisReply *r = ax_redis_cmd(c, err, "GET %s", ax_ns_key(key, sizeof key, name));
+    int rc = !r ? -1 : r->type == REDIS_REPLY_STRING ? 1 : 0;
+    if (rc == 1 && !(*run = strdup(r->str))) {
+        *err = strdup("out of memory");
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
 }
 
 /*  Loads the outstanding jobs of a run from its jobs hash, in job order. */
@@ -716,7 +756,8 @@ fail:
 ax_run_t **ax_run_load_all(redisContext *c, const ax_arxiv_cfg_t *arxiv, size_t *count, char **err)
 {
     *count = 0;
-    redisReply *ids = ax_redis_cmd(c, err, "ZRANGE ax:runs 0 -1");
+    char runs_key[200];
+    redisReply *ids = ax_redis_cmd(c, err, "ZRANGE %s 0 -1", ax_ns_key(runs_key, sizeof runs_key, "runs"));
     if (!ids)
         return NULL;
     ax_run_t **runs = calloc(ids->elements + 1, sizeof *runs);

@@ -1,12 +1,12 @@
 /*  run.h: a run and its jobs, in the broker's memory and durably in Redis.
  *
  *  Everything a broker needs to resume a run after a crash is in Redis, written before
- *  it is acted upon (keys in store.h):
- *    ax:run:{R}            spec, state, counters and the harvest cursor (source position)
- *    ax:run:{R}:jobs       job id -> packed papers, for every job not yet done
- *    ax:run:{R}:jobids     job id -> its paper ids (NUL-joined), written and deleted with :jobs
- *    ax:run:{R}:attempts   job id -> failed dispatches (lease expired, worker died, FAIL)
- *    ax:run:{R}:seen       ids harvested (de-duplication)
+ *  it is acted upon (keys in store.h, under the namespace NS):
+ *    NS:run:{R}            spec, state, counters and the harvest cursor (source position)
+ *    NS:run:{R}:jobs       job id -> packed papers, for every job not yet done
+ *    NS:run:{R}:jobids     job id -> its paper ids (NUL-joined), written and deleted with :jobs
+ *    NS:run:{R}:attempts   job id -> failed dispatches (lease expired, worker died, FAIL)
+ *    NS:run:{R}:seen       ids harvested (de-duplication)
  *  A new job, the ids it adds to the seen set, the cursor after it and the counters are
  *  written in one MULTI/EXEC, so a crash either keeps all of them or none: papers are
  *  never marked seen without being in a job, and never split twice. A done job is
@@ -69,9 +69,20 @@ typedef struct {
     int64_t started_ms;
 } ax_run_t;
 
+/*  How long the run created for a SUBMIT's request id is remembered (NS:submit:<id>),
+ *  and the longest request id (of AX_NAMESPACE_CHARS). */
+#define AX_RUN_REQUEST_TTL_S 86400
+#define AX_RUN_REQUEST_MAX 64
+
 /*  A new run from a submitted spec (taken: *spec is zeroed): opens its source, records
- *  it in Redis as queued. NULL with *err. */
+ *  it in Redis as queued, with its request id when it has one. Nothing is recorded past
+ *  the spec's deadline. NULL with *err. */
 ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, char **err);
+
+/*  The run that a SUBMIT with this request id created (ax_run_create): 1 with *run set
+ *  (caller frees; a retry gets the same run), 0 when there is none, -1 with *err for a
+ *  Redis error or a malformed request id. */
+int ax_run_by_request(redisContext *c, const char *request, char **run, char **err);
 
 /*  The unfinished runs recorded in Redis, oldest first, with their outstanding jobs
  *  loaded and their sources re-opened at the saved cursor. *n is set; NULL with *err on

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -19,11 +20,26 @@
 #include "store.h"
 #include "text.h"
 
+/*  A random request id for a SUBMIT (16 hex digits). 0 / -1. */
+static int s_request_id(char out[17])
+{
+    unsigned char b[8];
+    if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
+        return -1;
+    for (size_t i = 0; i < sizeof b; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
 char *ax_client_submit(const ax_config_t *cfg, const char *control)
 {
     ax_runspec_t spec = {0};
-    char *run = NULL;
+    char *run = NULL, request[17];
     size_t n_cats = 0;
+    if (s_request_id(request) < 0) {
+        fprintf(stderr, "arxdigest: no random bytes for a request id: %s\n", strerror(errno));
+        return NULL;
+    }
     char **cats = ax_config_run_categories(cfg, &n_cats);
     spec.source = cfg->run.source;
     spec.categories = cats;
@@ -34,6 +50,10 @@ char *ax_client_submit(const ax_config_t *cfg, const char *control)
     spec.group_by = cfg->collector.group_by;
     spec.profiles = cfg->profiles;
     spec.n_profiles = cfg->n_profiles;
+    /* The broker creates nothing after the deadline, which comes before we stop waiting
+     * for its answer: a submit reported failed never runs later (docs/protocol.md 6). */
+    spec.request = request;
+    spec.deadline_ms = (uint64_t) ax_now_ms() + AX_CLIENT_SUBMIT_DEADLINE_MS;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     ax_runspec_encode(&sb, &spec);
@@ -61,8 +81,9 @@ char *ax_client_submit(const ax_config_t *cfg, const char *control)
         goto done;
     }
     zmq_pollitem_t in = {req, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&in, 1, 30000) <= 0) {
-        fprintf(stderr, "arxdigest: no reply from the broker at %s within 30 s\n", control);
+    if (zmq_poll(&in, 1, AX_CLIENT_SUBMIT_WAIT_MS) <= 0) {
+        fprintf(stderr, "arxdigest: no reply from the broker at %s within %d s; no run was created\n",
+                control, AX_CLIENT_SUBMIT_WAIT_MS / 1000);
         goto done;
     }
     ax_msg_t msg;
@@ -283,7 +304,9 @@ static void s_print_run(redisContext *c, const char *run, const redisReply *h, c
 
 int ax_client_status(redisContext *c, const char *run)
 {
-    char *err = NULL, key[300];
+    char *err = NULL, key[300], broker_key[200], runs_key[200];
+    ax_ns_key(broker_key, sizeof broker_key, "broker");
+    ax_ns_key(runs_key, sizeof runs_key, "runs");
     if (run) {
         redisReply *h = ax_redis_cmd(c, &err, "HGETALL %s", ax_run_key(key, sizeof key, run, ""));
         if (!h || h->elements == 0) {
@@ -292,13 +315,13 @@ int ax_client_status(redisContext *c, const char *run)
             free(err);
             return -1;
         }
-        redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL ax:broker");
+        redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL %s", broker_key);
         s_print_run(c, run, h, broker);
         freeReplyObject(broker);
         freeReplyObject(h);
         return 0;
     }
-    redisReply *runs = ax_redis_cmd(c, &err, "ZREVRANGE ax:runs 0 9");
+    redisReply *runs = ax_redis_cmd(c, &err, "ZREVRANGE %s 0 9", runs_key);
     if (!runs) {
         fprintf(stderr, "arxdigest: %s\n", err ? err : "redis error");
         free(err);
@@ -306,7 +329,7 @@ int ax_client_status(redisContext *c, const char *run)
     }
     if (runs->elements == 0)
         printf("no runs yet\n");
-    redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL ax:broker");
+    redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL %s", broker_key);
     for (size_t i = 0; i < runs->elements; i++) {
         redisReply *h = ax_redis_cmd(c, NULL, "HGETALL %s", ax_run_key(key, sizeof key, runs->element[i]->str, ""));
         if (h)

@@ -128,6 +128,19 @@ static int s_start_redis(ax_local_t *local)
     return -1;
 }
 
+void ax_local_namespace(const char *base, char *buf, size_t size)
+{
+    char host[41] = "host";
+    if (gethostname(host, sizeof host) < 0)
+        snprintf(host, sizeof host, "host");
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (!strchr(AX_NAMESPACE_CHARS, *p) || *p == ':')
+            *p = '_';
+    /* 40 + 7 + 40 + 1 + 10 characters: within AX_NAMESPACE_MAX whatever the base. */
+    snprintf(buf, size, "%.40s:local:%s:%u", base, host, (unsigned) getuid());
+}
+
 int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config_path, int workers)
 {
     char bin[PATH_MAX - 64], path[PATH_MAX], *err = NULL;
@@ -143,11 +156,14 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
         return -1;
     }
     redisContext *c = ax_redis_connect(cfg->redis.url, 500, &err);
+    snprintf(local->namespace, sizeof local->namespace, "%s", cfg->redis.namespace);
     if (c) {
+        /* Shared: a cluster's runs may be there; ours live in a namespace of our own. */
         redisFree(c);
         snprintf(local->redis_url, sizeof local->redis_url, "%s", cfg->redis.url);
+        ax_local_namespace(cfg->redis.namespace, local->namespace, sizeof local->namespace);
         char *shown = ax_redis_url_redacted(cfg->redis.url);     /* never the password */
-        fprintf(stderr, "redis: using %s\n", shown ? shown : "redis.url");
+        fprintf(stderr, "redis: using %s (namespace %s)\n", shown ? shown : "redis.url", local->namespace);
         free(shown);
     } else {
         char *shown = ax_redis_url_redacted(cfg->redis.url);
@@ -161,7 +177,12 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
     err = NULL;
     char jobs[300], results[300], set_bind[400], set_ctl[400], set_cbind[400], set_wb[400],
         set_wc[400], set_out[PATH_MAX + 32], set_mb[64] = "broker.metrics=", set_mw[64] = "worker.metrics=",
-        set_mc[64] = "collector.metrics=";
+        set_mc[64] = "collector.metrics=", set_ns[AX_NAMESPACE_MAX + 32], set_sb[] = "broker.standby=false";
+    if (ax_store_namespace_set(local->namespace) < 0) {
+        fprintf(stderr, "arxdigest: bad redis namespace %s\n", local->namespace);
+        goto fail;
+    }
+    snprintf(set_ns, sizeof set_ns, "redis.namespace=%s", local->namespace);
     snprintf(jobs, sizeof jobs, "ipc://%s/jobs", local->dir);
     snprintf(results, sizeof results, "ipc://%s/results", local->dir);
     snprintf(local->control, sizeof local->control, "ipc://%s/control", local->dir);
@@ -189,15 +210,16 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
     const char *cfgarg = config_path ? "--config" : "--set";
     const char *cfgval = config_path ? config_path : set_mw;    /* (a no-op pin) */
     struct {
-        const char *name, *exe, *s1, *s2, *s3, *s4;
+        const char *name, *exe, *s1, *s2, *s3, *s4, *s5;
     } procs[] = {
-        {"collector", "arxdigest-collector", set_cbind, set_out, set_mc, set_mw},
-        {"broker", "arxdigest-broker", set_bind, set_ctl, set_mb, set_mw},
+        {"collector", "arxdigest-collector", set_cbind, set_out, set_mc, set_mw, set_ns},
+        {"broker", "arxdigest-broker", set_bind, set_ctl, set_mb, set_ns, set_sb},
     };
     for (size_t i = 0; i < sizeof procs / sizeof *procs; i++) {
         snprintf(path, sizeof path, "%s/%s", bin, procs[i].exe);
         char *argv[] = {path, (char *) cfgarg, (char *) cfgval, "--set", (char *) procs[i].s1, "--set",
-                        (char *) procs[i].s2, "--set", (char *) procs[i].s3, "--set", (char *) procs[i].s4, NULL};
+                        (char *) procs[i].s2, "--set", (char *) procs[i].s3, "--set", (char *) procs[i].s4,
+                        "--set", (char *) procs[i].s5, NULL};
         if (s_add(local, procs[i].name, s_spawn(local, procs[i].name, argv)) < 0)
             goto fail;
     }
@@ -206,7 +228,7 @@ int ax_local_start(ax_local_t *local, const ax_config_t *cfg, const char *config
         snprintf(name, sizeof name, "worker-%d", w + 1);
         snprintf(path, sizeof path, "%s/arxdigest-worker", bin);
         char *argv[] = {path, (char *) cfgarg, (char *) cfgval, "--set", set_wb, "--set", set_wc,
-                        "--set", set_mw, NULL};
+                        "--set", set_mw, "--set", set_ns, NULL};
         if (s_add(local, name, s_spawn(local, name, argv)) < 0)
             goto fail;
     }

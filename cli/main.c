@@ -237,6 +237,46 @@ static int s_cmd_submit(ax_config_t *cfg, const s_args_t *a)
     return rc;
 }
 
+/*  1 when the current namespace holds runs: run's hash, or any run when run is NULL. */
+static int s_has_runs(redisContext *c, const char *run)
+{
+    char key[300];
+    redisReply *r = run ? ax_redis_cmd(c, NULL, "EXISTS %s", ax_run_key(key, sizeof key, run, ""))
+                        : ax_redis_cmd(c, NULL, "ZCARD %s", ax_ns_key(key, sizeof key, "runs"));
+    int yes = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+    freeReplyObject(r);
+    return yes;
+}
+
+/*  A run that is not in redis.namespace but in the namespace of this user's `arxdigest
+ *  run` on this machine (ax_local_namespace) is looked at there: switches to it. */
+static void s_find_run(redisContext *c, const ax_config_t *cfg, const char *run)
+{
+    char local[AX_NAMESPACE_MAX + 1];
+    ax_local_namespace(cfg->redis.namespace, local, sizeof local);
+    if (!s_has_runs(c, run) && ax_store_namespace_set(local) == 0 && !s_has_runs(c, run))
+        ax_store_namespace_set(cfg->redis.namespace);
+}
+
+/*  status RUN (in either namespace, s_find_run), or the latest runs of redis.namespace
+ *  and then those of this user's `arxdigest run` on this machine, when it has any. */
+static int s_cmd_status(redisContext *c, const ax_config_t *cfg, const char *run)
+{
+    char local[AX_NAMESPACE_MAX + 1];
+    if (run) {
+        s_find_run(c, cfg, run);
+        return ax_client_status(c, run) == 0 ? 0 : 1;
+    }
+    ax_local_namespace(cfg->redis.namespace, local, sizeof local);
+    int rc = ax_client_status(c, NULL) == 0 ? 0 : 1;
+    if (rc == 0 && ax_store_namespace_set(local) == 0 && s_has_runs(c, NULL)) {
+        printf("\nruns of `arxdigest run` on this machine (namespace %s):\n", local);
+        rc = ax_client_status(c, NULL) == 0 ? 0 : 1;
+    }
+    ax_store_namespace_set(cfg->redis.namespace);
+    return rc;
+}
+
 static int s_cmd_redis(ax_config_t *cfg, const s_args_t *a)
 {
     char *err = NULL, *folder = NULL;
@@ -248,17 +288,19 @@ static int s_cmd_redis(ax_config_t *cfg, const s_args_t *a)
     }
     int rc;
     if (strcmp(a->command, "status") == 0)
-        rc = ax_client_status(c, a->run) == 0 ? 0 : 1;
+        rc = s_cmd_status(c, cfg, a->run);
     else if (!a->run) {
         fprintf(stderr, "arxdigest: render needs a run id (see `arxdigest status`)\n");
         rc = 2;
-    } else if (ax_output_render_run(c, a->run, cfg->collector.output_dir, a->group_by ? cfg->collector.group_by : NULL,
-                                    (int64_t) time(NULL), &folder, &err) < 0) {
-        fprintf(stderr, "arxdigest: render failed: %s\n", err ? err : "?");
-        rc = 1;
     } else {
-        printf("rendered %s into %s\n", a->run, folder);
-        rc = 0;
+        s_find_run(c, cfg, a->run);
+        rc = ax_output_render_run(c, a->run, cfg->collector.output_dir,
+                                  a->group_by ? cfg->collector.group_by : NULL, (int64_t) time(NULL), &folder,
+                                  &err) < 0;
+        if (rc)
+            fprintf(stderr, "arxdigest: render failed: %s\n", err ? err : "?");
+        else
+            printf("rendered %s into %s\n", a->run, folder);
     }
     free(folder);
     free(err);
@@ -287,6 +329,7 @@ int main(int argc, char **argv)
     if (!cfg)
         return code;
     ax_signals_install();
+    ax_store_namespace_set(cfg->redis.namespace);      /* validated with the config */
     if (strcmp(a.command, "run") == 0)
         code = s_cmd_run(cfg, &a);
     else if (strcmp(a.command, "submit") == 0)

@@ -214,10 +214,11 @@ static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
 static void s_render_pending(ax_collector_t *self)
 {
     redisContext *c = s_redis(self);
-    char *err = NULL;
+    char *err = NULL, render[200];
     if (!c)
         return;
-    redisReply *list = ax_redis_cmd(c, &err, "LRANGE ax:render 0 -1");
+    ax_ns_key(render, sizeof render, "render");
+    redisReply *list = ax_redis_cmd(c, &err, "LRANGE %s 0 -1", render);
     if (!list) {
         ax_log_warn("cannot read render queue|error=\"%s\"", err);
         free(err);
@@ -245,7 +246,7 @@ static void s_render_pending(ax_collector_t *self)
         }
         freeReplyObject(r);
         free(folder);
-        r = ax_redis_cmd(c, NULL, "LREM ax:render 0 %s", run);
+        r = ax_redis_cmd(c, NULL, "LREM %s 0 %s", render, run);
         freeReplyObject(r);
     }
     freeReplyObject(list);

@@ -227,8 +227,12 @@ void ax_runspec_encode(msgpack_sbuffer *buf, const ax_runspec_t *s)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 8);
+    msgpack_pack_map(&pk, 8 + (size_t) !!s->request + (size_t) !!s->deadline_ms);
     s_pack_kv_uint(&pk, "v", AX_SCHEMA_VERSION);
+    if (s->request)
+        s_pack_kv_str(&pk, "req", s->request);
+    if (s->deadline_ms)
+        s_pack_kv_uint(&pk, "deadline", s->deadline_ms);
     s_pack_kv_str(&pk, "source", s->source);
     s_pack_key(&pk, "categories");
     s_pack_strv(&pk, s->categories, s->n_categories);
@@ -798,6 +802,10 @@ int ax_runspec_decode(const char *data, size_t len, ax_runspec_t *s, char **err)
     if (rc == 0)
         rc = s_get_str(&d, m, "", "group_by", 0, &s->group_by);
     if (rc == 0)
+        rc = s_get_str(&d, m, "", "req", 0, &s->request);
+    if (rc == 0)
+        rc = s_get_uint(&d, m, "", "deadline", 0, UINT64_MAX, &s->deadline_ms);
+    if (rc == 0)
         rc = s_expect_array(&d, m, "profiles", &profiles);
     if (rc == 0 && profiles->via.array.size &&
         !(s->profiles = calloc(profiles->via.array.size, sizeof *s->profiles)))
@@ -886,6 +894,7 @@ void ax_runspec_clear(ax_runspec_t *s)
     free(s->from);
     free(s->to);
     free(s->group_by);
+    free(s->request);
     for (size_t i = 0; i < s->n_profiles; i++)
         ax_profile_clear(&s->profiles[i]);
     free(s->profiles);

@@ -55,6 +55,8 @@ typedef struct {
     char *group_by;
     ax_profile_t *profiles;
     size_t n_profiles;
+    char *request;          /* client request id, or NULL: a retry gets the same run */
+    uint64_t deadline_ms;   /* wall clock (unix ms) after which no run may be created; 0 = none */
 } ax_runspec_t;
 
 /*  Small control bodies: {run, job, credit, reason, worker, state, error, ...}. Fields not

@@ -49,6 +49,7 @@ static const char *const s_reasons[] = {
     [C_RESPONSE_FORMAT] = "must be json_object or json_schema",
     [C_ANNOUNCE] = "must be one of new, cross, replace, replace-cross",
     [C_TERM] = "has no letter or digit",        /* ax_keyword_problem says why */
+    [C_NAMESPACE] = "must be 1-100 characters of [A-Za-z0-9_.:-]",
 };
 
 #define CF(m) offsetof(ax_config_t, m)
@@ -59,6 +60,7 @@ static const char *const s_reasons[] = {
 
 const ax_cfg_field_t ax_cfg_keys[] = {
     STR("redis.url", redis.url, C_REDIS, F_SECRET, "redis://127.0.0.1:6379/0"),
+    STR("redis.namespace", redis.namespace, C_NAMESPACE, 0, "ax"),
     STR("broker.bind", broker.bind, C_ENDPOINT, 0, "tcp://*:5555"),
     STR("broker.control", broker.control, C_ENDPOINT, 0, "tcp://*:5556"),
     INT("broker.job_size", broker.job_size, 1, 100000, "64"),
@@ -67,6 +69,8 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     INT("broker.heartbeat_ms", broker.heartbeat_ms, 10, 600000, "1000"),
     INT("broker.liveness", broker.liveness, 2, 100, "3"),
     INT("broker.max_attempts", broker.max_attempts, 1, 100, "3"),
+    BOOL("broker.standby", broker.standby, "true"),
+    INT("broker.namespace_lease_ms", broker.namespace_lease_ms, 500, 600000, "5000"),
     STR("worker.broker", worker.broker, C_ENDPOINT, 0, "tcp://127.0.0.1:5555"),
     STR("worker.collector", worker.collector, C_ENDPOINT, 0, "tcp://127.0.0.1:5557"),
     INT("worker.concurrency", worker.concurrency, 1, 200, "32"),      /* curl sockets polled: enrich.c */
@@ -370,6 +374,8 @@ static bool s_value_ok(ax_cfg_check_t check, const char *v)
         return !strcmp(v, "new") || !strcmp(v, "cross") || !strcmp(v, "replace") || !strcmp(v, "replace-cross");
     case C_TERM:
         return !ax_keyword_problem(v);
+    case C_NAMESPACE:
+        return n >= 1 && n <= AX_NAMESPACE_MAX && s_only(v, AX_NAMESPACE_CHARS);
     }
     return false;
 }

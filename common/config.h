@@ -27,9 +27,14 @@ typedef struct {
     int timeout_s;              /* a request that stalls this long is retried */
 } ax_arxiv_cfg_t;
 
+/*  redis.namespace: 1..AX_NAMESPACE_MAX of these characters (no '{' '}': hash tags). */
+#define AX_NAMESPACE_MAX 100
+#define AX_NAMESPACE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
+
 typedef struct {
     struct {
         char *url;              /* redis.url, "redis://[:password@]host:port/db" */
+        char *namespace;        /* redis.namespace: prefix of every key of runs (store.h) */
     } redis;
     struct {
         char *bind;             /* broker.bind: workers connect here (ROUTER) */
@@ -40,6 +45,8 @@ typedef struct {
         int heartbeat_ms;       /* broker.heartbeat_ms: heartbeat interval to workers */
         int liveness;           /* broker.liveness: heartbeats missed before a worker is dead */
         int max_attempts;       /* broker.max_attempts: failed dispatches before papers fail */
+        bool standby;           /* broker.standby: wait while another broker works the namespace */
+        int namespace_lease_ms; /* broker.namespace_lease_ms: the namespace lease's time to live */
     } broker;
     struct {
         char *broker;           /* worker.broker: endpoint of the broker */

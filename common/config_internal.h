@@ -24,7 +24,8 @@ typedef enum { T_STR, T_INT, T_DOUBLE, T_BOOL, T_LIST, T_KEYWORDS, T_PROFILES } 
 /*  The check a string value (or each list item) must pass; see ax_cfg_problem. */
 typedef enum {
     C_ANY, C_NONEMPTY, C_ENDPOINT, C_REDIS, C_METRICS, C_HTTP, C_GROUP_BY,
-    C_SOURCE, C_DATE, C_ENVNAME, C_CATEGORY, C_NAME, C_LANGUAGE, C_RESPONSE_FORMAT, C_ANNOUNCE, C_TERM
+    C_SOURCE, C_DATE, C_ENVNAME, C_CATEGORY, C_NAME, C_LANGUAGE, C_RESPONSE_FORMAT, C_ANNOUNCE, C_TERM,
+    C_NAMESPACE
 } ax_cfg_check_t;
 
 #define F_NULLABLE 1            /* may be NULL (unset): YAML null or "" */

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "store.h"
 
 #include <malloc.h>
 
@@ -135,6 +136,7 @@ int ax_daemon_main(int argc, char **argv, const ax_daemon_t *d)
         return code;
     ax_signals_install();
     ax_malloc_tune();
+    ax_store_namespace_set(cfg->redis.namespace);      /* validated with the config */
     char *err = NULL;
     void *self = d->create(cfg, &err);
     if (!self) {

@@ -114,7 +114,7 @@ int ax_llm_cache_put_batch(ax_redis_batch_t *b, const char *hexkey, const char *
 int ax_llm_cache_get_many(redisContext *c, const char *const *hexkeys, size_t n, char **values, size_t *lens,
                           char **err);
 
-/*  Adds u to the run's counters in ax:run:{RUN}: llm_requests, llm_cache_hits,
+/*  Adds u to the run's counters in NS:run:{RUN} (store.h): llm_requests, llm_cache_hits,
  *  llm_prompt_tokens, llm_completion_tokens, llm_cached_tokens, llm_429s, and cost_usd to
  *  llm_cost_usd, atomically. 0 / -1 with *err. */
 int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,

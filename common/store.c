@@ -17,11 +17,13 @@
 
 #include <openssl/evp.h>
 
+#include "config.h"
 #include "daemon.h"
 #include "log.h"
 #include "text.h"
 
-/*  ARGV: run, job, number of profiles, the profile names, then per item the paper id and
+/*  KEYS[1]: the run's hash (its namespaced name; the other keys of the run extend it).
+ *  ARGV: run, job, number of profiles, the profile names, then per item the paper id and
  *  per profile its state string and entry blob ("" for none). Before it writes anything
  *  the script checks that the result belongs (protocol.md section 4): the run is active
  *  (harvesting or dispatching), the job is outstanding (in :jobs; its ids in :jobids,
@@ -30,7 +32,7 @@
  *  job is finished (nothing can change any more), {2, reason, message} when refused. */
 static const char *s_store_lua =
     "local R, J, np = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
-    "local base = 'ax:run:{' .. R .. '}'\n"
+    "local base = KEYS[1]\n"
     "local state = redis.call('HGET', base, 'state')\n"
     "if not state then return {1, 'run', 'no such run'} end\n"
     "if state ~= 'harvesting' and state ~= 'dispatching' then\n"
@@ -221,6 +223,36 @@ done:
     return c;
 }
 
+/*  One connection attempt for a link: 0 connected, 1 unreachable (*err says why), -1
+ *  a bad URL, a refused password or no memory (*err). */
+static int s_link_connect(ax_redis_link_t *link, char **err)
+{
+    link->c = ax_redis_connect(link->url, 5000, err);
+    if (link->c)
+        return 0;
+    /* Only an unreachable server is worth waiting for. */
+    return *err && strstr(*err, "cannot connect") ? 1 : -1;
+}
+
+int ax_redis_link_try(ax_redis_link_t *link, const char *url, char **err)
+{
+    memset(link, 0, sizeof *link);
+    *err = NULL;
+    link->url = strdup(url);
+    if (!link->url) {
+        *err = strdup("out of memory");
+        return -1;
+    }
+    int rc = s_link_connect(link, err);
+    if (rc == 1) {
+        ax_log_warn("redis unreachable, retrying|error=\"%s\"", *err);
+        free(*err);
+        *err = NULL;
+        link->retry_at_ms = ax_mono_ms() + 1000;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
 int ax_redis_link_init(ax_redis_link_t *link, const char *url, char **err)
 {
     memset(link, 0, sizeof *link);
@@ -230,12 +262,9 @@ int ax_redis_link_init(ax_redis_link_t *link, const char *url, char **err)
         return -1;
     }
     for (;;) {
-        link->c = ax_redis_connect(url, 5000, err);
-        if (link->c)
-            return 0;
-        /* Only an unreachable server is worth waiting for. */
-        if (ax_stop_requested || !*err || !strstr(*err, "cannot connect"))
-            return -1;
+        int rc = s_link_connect(link, err);
+        if (rc <= 0 || ax_stop_requested)
+            return rc == 0 ? 0 : -1;
         ax_log_warn("redis unreachable, waiting|error=\"%s\"", *err);
         free(*err);
         *err = NULL;
@@ -295,9 +324,32 @@ long long ax_redis_hash_ll(const redisReply *h, const char *field)
     return v ? strtoll(v, NULL, 10) : 0;
 }
 
+/*  The namespace of run keys: set once at start, read everywhere a key is built. */
+static char s_namespace[AX_NAMESPACE_MAX + 1] = "ax";
+
+int ax_store_namespace_set(const char *ns)
+{
+    size_t n = ns ? strlen(ns) : 0;
+    if (n == 0 || n > AX_NAMESPACE_MAX || strspn(ns, AX_NAMESPACE_CHARS) != n)
+        return -1;
+    memcpy(s_namespace, ns, n + 1);
+    return 0;
+}
+
+const char *ax_store_namespace(void)
+{
+    return s_namespace;
+}
+
+char *ax_ns_key(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s:%s", s_namespace, name);
+    return buf;
+}
+
 char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix)
 {
-    snprintf(buf, size, "ax:run:{%s}%s", run, suffix ? suffix : "");
+    snprintf(buf, size, "%s:run:{%s}%s", s_namespace, run, suffix ? suffix : "");
     return buf;
 }
 
@@ -720,7 +772,9 @@ int ax_store_result(redisContext *c, const ax_result_t *res, const char **reason
                 goto oom;
         }
     }
-    redisReply *r = ax_redis_eval_bin(c, s_store_lua, 0, NULL, (int) a.n, a.argv, a.lens, err);
+    char base[300];
+    const char *keys[] = {ax_run_key(base, sizeof base, res->run, "")};
+    redisReply *r = ax_redis_eval_bin(c, s_store_lua, 1, keys, (int) a.n, a.argv, a.lens, err);
     if (r) {
         rc = s_store_reply(r, reason, err);
         freeReplyObject(r);

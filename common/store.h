@@ -1,14 +1,21 @@
 /*  store.h: Redis connection and the run's keys (docs/protocol.md section 8).
  *
+ *  Every key of runs lives under one namespace NS (redis.namespace, default "ax"), so
+ *  that clusters and `arxdigest run` can share a Redis without seeing each other's runs.
  *  Keys of a run share the hash tag {RUN} so a Redis Cluster keeps them on one slot:
- *    ax:run:{R}                 hash   state, spec, counts of the harvest, timings, output
- *    ax:run:{R}:seen            set    paper ids already harvested (de-duplication)
- *    ax:run:{R}:states:{P}      hash   paper id -> "state" or "state\treason" for profile P
- *    ax:run:{R}:counts:{P}      hash   state -> number of papers in it for profile P
- *    ax:run:{R}:papers:{P}      hash   paper id -> msgpack entry (matched/enriched papers)
- *    ax:run:{R}:jobids          hash   job id -> its paper ids joined by NUL (outstanding jobs)
- *    ax:runs                    zset   run ids by creation time (ms)
- *    ax:render                  list   runs whose jobs are all done, waiting to be rendered
+ *    NS:run:{R}                 hash   state, spec, counts of the harvest, timings, output
+ *    NS:run:{R}:seen            set    paper ids already harvested (de-duplication)
+ *    NS:run:{R}:states:{P}      hash   paper id -> "state" or "state\treason" for profile P
+ *    NS:run:{R}:counts:{P}      hash   state -> number of papers in it for profile P
+ *    NS:run:{R}:papers:{P}      hash   paper id -> msgpack entry (matched/enriched papers)
+ *    NS:run:{R}:jobids          hash   job id -> its paper ids joined by NUL (outstanding jobs)
+ *    NS:runs                    zset   run ids by creation time (ms)
+ *    NS:render                  list   runs whose jobs are all done, waiting to be rendered
+ *    NS:broker                  hash   the active broker's view, for `arxdigest status`
+ *    NS:broker:lease, :epoch    string the broker lease on the namespace (broker/lease.h)
+ *    NS:submit:<request id>     string run id created for a SUBMIT (idempotent retries)
+ *  The LLM cache (ax:llmcache:*) and the rate limiter (ax:llm:*) are not namespaced:
+ *  one provider limit and one cache for everybody on the Redis (limiter.h).
  */
 #ifndef AX_STORE_H
 #define AX_STORE_H
@@ -40,6 +47,9 @@ typedef struct {
  *  until it answers or ax_stop_requested is set. -1 with *err only for a bad URL, a
  *  refused password or a stop. */
 int ax_redis_link_init(ax_redis_link_t *link, const char *url, char **err);
+/*  Tries to connect once and never waits: an unreachable server leaves link->c NULL
+ *  (ax_redis_link_get retries). -1 with *err only for a bad URL or a refused password. */
+int ax_redis_link_try(ax_redis_link_t *link, const char *url, char **err);
 redisContext *ax_redis_link_get(ax_redis_link_t *link);
 void ax_redis_link_close(ax_redis_link_t *link);
 
@@ -49,7 +59,16 @@ const redisReply *ax_redis_hash_field(const redisReply *hash, const char *field)
 const char *ax_redis_hash_str(const redisReply *hash, const char *field);
 long long ax_redis_hash_ll(const redisReply *hash, const char *field);
 
-/*  "ax:run:{R}" + suffix into buf. Returns buf. */
+/*  The namespace of every key of runs (redis.namespace). Set once at start, before
+ *  any key is built (ax_daemon_main, the CLI); "ax" until then. -1 when ns is not 1 to
+ *  AX_NAMESPACE_MAX characters of AX_NAMESPACE_CHARS (config.h; then it is unchanged). */
+int ax_store_namespace_set(const char *ns);
+const char *ax_store_namespace(void);
+
+/*  "NS:name" into buf (NS:runs, NS:render, NS:broker, ...). Returns buf. */
+char *ax_ns_key(char *buf, size_t size, const char *name);
+
+/*  "NS:run:{R}" + suffix into buf. Returns buf. */
 char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix);
 
 /*  Runs a command (printf-style, as redisCommand) and checks the reply is not an error.

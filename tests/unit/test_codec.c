@@ -219,6 +219,20 @@ static void test_entry_and_runspec_round_trip(void **state)
     assert_int_equal(back.job_size, 64);
     assert_string_equal(back.group_by, "month");
     assert_string_equal(back.profiles[0].keywords[1].term, "kuaishou");
+    assert_null(back.request);                  /* optional: absent stays absent */
+    assert_int_equal(back.deadline_ms, 0);
+    ax_runspec_clear(&back);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* A SUBMIT's request id and deadline (docs/protocol.md section 6). */
+    spec.request = "0123456789abcdef";
+    spec.deadline_ms = 1780000000123ULL;
+    msgpack_sbuffer_init(&sb);
+    ax_runspec_encode(&sb, &spec);
+    assert_int_equal(ax_runspec_decode(sb.data, sb.size, &back, &err), 0);
+    assert_string_equal(back.request, "0123456789abcdef");
+    assert_true(back.deadline_ms == 1780000000123ULL);
+    assert_string_equal(back.source, "snapshot:/data/x.jsonl");
     ax_runspec_clear(&back);
     msgpack_sbuffer_destroy(&sb);
 }

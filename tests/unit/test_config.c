@@ -889,6 +889,38 @@ static void test_keywords_need_a_letter_or_digit(void **state)
     ax_config_destroy(&cfg);
 }
 
+/*  redis.namespace (every key of runs) and the broker's namespace lease: defaults, the
+ *  environment, and a namespace that could break keys or hash tags is refused. */
+static void test_redis_namespace(void **state)
+{
+    (void) state;
+    ax_config_t *cfg = ax_config_new();
+    char *errors = NULL;
+    assert_non_null(cfg);
+    assert_string_equal(cfg->redis.namespace, "ax");
+    assert_true(cfg->broker.standby);
+    assert_int_equal(cfg->broker.namespace_lease_ms, 5000);
+    char *env[] = {"ARXDIGEST_REDIS_NAMESPACE=team2:prod", "ARXDIGEST_BROKER_STANDBY=false",
+                   "ARXDIGEST_BROKER_NAMESPACE_LEASE_MS=2000", NULL};
+    assert_int_equal(ax_config_load_env(cfg, env, &errors), 0);
+    assert_string_equal(cfg->redis.namespace, "team2:prod");
+    assert_false(cfg->broker.standby);
+    assert_int_equal(cfg->broker.namespace_lease_ms, 2000);
+    const char *bad[] = {"", "a{b}", "with space", "x/y"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(ax_config_set(cfg, "redis.namespace", bad[i], &errors), -1);
+        assert_non_null(strstr(errors, "redis.namespace: must be 1-100 characters of [A-Za-z0-9_.:-]"));
+        free(errors);
+        errors = NULL;
+    }
+    assert_string_equal(cfg->redis.namespace, "team2:prod");      /* a bad value is never stored */
+    assert_int_equal(ax_config_set(cfg, "broker.namespace_lease_ms", "100", &errors), -1);
+    free(errors);
+    errors = NULL;
+    assert_int_equal(ax_config_validate(cfg, &errors), 0);
+    ax_config_destroy(&cfg);
+}
+
 static void test_profile_languages(void **state)
 {
     const char *good[] = {"en", "zh", "fil", "pt-BR", "zh-Hans", "zh-Hant-TW", "sr-Latn-RS", "de-CH-1901"};
@@ -1107,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_profile_names),
         cmocka_unit_test(test_profile_names_are_safe_folders),
         cmocka_unit_test(test_keywords_need_a_letter_or_digit),
+        cmocka_unit_test(test_redis_namespace),
         cmocka_unit_test(test_profile_languages),
         cmocka_unit_test(test_run_categories),
         cmocka_unit_test(test_malformed_yaml),
