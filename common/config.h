@@ -40,6 +40,8 @@ typedef struct {
         int heartbeat_ms;       /* broker.heartbeat_ms: heartbeat interval to workers */
         int liveness;           /* broker.liveness: heartbeats missed before a worker is dead */
         int max_attempts;       /* broker.max_attempts: failed dispatches before papers fail */
+        int job_max_bytes;      /* broker.job_max_bytes: a job's papers, packed, at most */
+        int paper_max_bytes;    /* broker.paper_max_bytes: a larger paper is recorded failed */
     } broker;
     struct {
         char *broker;           /* worker.broker: endpoint of the broker */
