@@ -30,6 +30,7 @@ typedef struct s_page {
     ax_paper_t *papers;
     size_t n, cap;
     size_t skip;                        /* papers of this page taken in an earlier life */
+    uint64_t read, malformed, filtered; /* its entries: counted once the broker is past it */
     char key[S_KEY_MAX];                /* how to fetch this page again */
     struct s_page *next;
 } s_page_t;
@@ -55,12 +56,13 @@ struct ax_live {
     size_t n_pages;
     int finished;
     char *error;
-    ax_live_stats_t st;
+    ax_live_stats_t st;                 /* requests and pages (the thread's side) */
     int pipe[2];                        /* the thread writes a byte when there is news */
     /* consumer side */
     s_page_t *cur;
     size_t cur_i;
     char cursor[AX_LIVE_CURSOR_MAX];
+    ax_live_stats_t taken;              /* entries of the pages before cur (the cursor's) */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -285,10 +287,14 @@ static int s_next_url(const s_harvest_t *h, char **url, char key[S_KEY_MAX])
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/*  Queues the page (waiting while S_QUEUE_PAGES are queued). -1 when stopping. */
+/*  Queues the page (waiting while S_QUEUE_PAGES are queued) with the entries read since
+ *  the page before it. -1 when stopping. */
 static int s_push(s_harvest_t *h, s_page_t *page)
 {
     ax_live_t *L = h->L;
+    page->read = h->read;
+    page->filtered = h->filtered;
+    h->read = h->filtered = 0;
     pthread_mutex_lock(&L->mu);
     while (!L->stop && L->n_pages >= S_QUEUE_PAGES)
         pthread_cond_wait(&L->cond, &L->mu);
@@ -302,10 +308,7 @@ static int s_push(s_harvest_t *h, s_page_t *page)
         L->n_pages++;
         L->st.pages++;
     }
-    L->st.read += h->read;
-    L->st.filtered += h->filtered;
     L->st.requests = ax_fetch_requests(h->fetch);
-    h->read = h->filtered = 0;
     pthread_mutex_unlock(&L->mu);
     if (stop) {
         s_page_free(page);
@@ -313,13 +316,6 @@ static int s_push(s_harvest_t *h, s_page_t *page)
     }
     s_notify(L);
     return 0;
-}
-
-static void s_count_malformed(ax_live_t *L, uint64_t n)
-{
-    pthread_mutex_lock(&L->mu);
-    L->st.malformed += n;
-    pthread_mutex_unlock(&L->mu);
 }
 
 /*  Restores the state from a cursor "KEY|N". -1 when it is not one of this kind. */
@@ -429,10 +425,10 @@ static int s_step(s_harvest_t *h, char **err)
             }
             continue;
         }
-        s_count_malformed(L, pg.skipped + pg.deleted);
         int more = 1;
         s_page_t *page = h->page;
         h->page = NULL;
+        page->malformed = pg.skipped + pg.deleted;
         if (L->kind == S_API) {
             int64_t total = pg.total_results, reach = total < L->cap ? total : L->cap;
             if (h->start == 0 && total > L->cap && h->b - h->a >= 60) {
@@ -443,6 +439,7 @@ static int s_step(s_harvest_t *h, char **err)
                 ax_log_info("arXiv window split|results=%" PRId64 " cap=%d from=%" PRId64 " to=%" PRId64
                             " now_to=%" PRId64, total, L->cap, h->a, old_b, h->b);
                 h->skip = skip_before;
+                h->read = read_before, h->filtered = filtered_before;  /* fetched again, split */
                 s_page_free(page);
                 page = NULL;
             } else {
@@ -471,6 +468,7 @@ static int s_step(s_harvest_t *h, char **err)
                             L->cats[h->set], h->token);
                 h->token[0] = '\0';
                 h->skip = 0;            /* the seen set drops what was taken already */
+                h->read = read_before, h->filtered = filtered_before;
                 s_page_free(page);
                 page = NULL;
             } else if (pg.error_code && strcmp(pg.error_code, "noRecordsMatch") != 0) {
@@ -533,8 +531,6 @@ static void *s_thread(void *arg)
         free(err);
     if (h.fetch)
         L->st.requests = ax_fetch_requests(h.fetch);
-    L->st.read += h.read;
-    L->st.filtered += h.filtered;
     pthread_mutex_unlock(&L->mu);
     ax_fetch_destroy(&h.fetch);
     s_notify(L);
@@ -630,6 +626,19 @@ void ax_live_destroy(ax_live_t **self_p)
     *self_p = NULL;
 }
 
+/*  The broker is past the current page: its entries count (the cursor names a later
+ *  page, or the harvest is over), and it is freed. */
+static void s_page_done(ax_live_t *L)
+{
+    if (!L->cur)
+        return;
+    L->taken.read += L->cur->read;
+    L->taken.malformed += L->cur->malformed;
+    L->taken.filtered += L->cur->filtered;
+    s_page_free(L->cur);
+    L->cur = NULL;
+}
+
 int ax_live_next(ax_live_t *L, ax_paper_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -662,8 +671,9 @@ int ax_live_next(ax_live_t *L, ax_paper_t *out)
     }
     int finished = L->finished, failed = L->error != NULL;
     pthread_mutex_unlock(&L->mu);
+    if (p || finished)
+        s_page_done(L);
     if (p) {
-        s_page_free(L->cur);
         L->cur = p;
         L->cur_i = 0;
         snprintf(L->cursor, sizeof L->cursor, "%s|%zu", p->key, p->skip);
@@ -685,7 +695,9 @@ const char *ax_live_error(const ax_live_t *L)
 void ax_live_stats(const ax_live_t *L, ax_live_stats_t *stats)
 {
     pthread_mutex_lock((pthread_mutex_t *) &L->mu);
-    *stats = L->st;
+    *stats = L->taken;
+    stats->requests = L->st.requests;
+    stats->pages = L->st.pages;
     pthread_mutex_unlock((pthread_mutex_t *) &L->mu);
 }
 
