@@ -5,6 +5,11 @@
  *  record passes the filter. Before even that, s_precheck_drop() looks at the raw
  *  categories and v1 date where the snapshot's compact layout puts them, so a line
  *  outside the filter costs a memmem().
+ *
+ *  Lines are read with read(2) into one buffer and parsed where they lie (no copy). The
+ *  buffer grows to hold the longest line, up to AX_SNAPSHOT_LINE_MAX + 1 bytes: a longer
+ *  line is read on and dropped up to its newline (s_skip_line), so a file of one endless
+ *  line (or /dev/zero, had it got past the open checks) costs a bounded buffer.
  */
 #define _GNU_SOURCE
 #include "snapshot.h"
