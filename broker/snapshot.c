@@ -551,7 +551,7 @@ static int s_fill(ax_snapshot_t *self)
 static int s_skip_line(ax_snapshot_t *self, uint64_t *used)
 {
     for (;;) {
-        char *nl = memchr(self->buf + self->start, '\n', self->end - self->start);
+        char *nl = self->end > self->start ? memchr(self->buf + self->start, '\n', self->end - self->start) : NULL;
         if (nl) {
             size_t upto = (size_t) (nl + 1 - self->buf);
             *used += upto - self->start;
@@ -574,7 +574,7 @@ static int s_skip_line(ax_snapshot_t *self, uint64_t *used)
 static int s_next_raw(ax_snapshot_t *self, const char **line, size_t *len, uint64_t *used)
 {
     for (;;) {
-        char *nl = memchr(self->buf + self->scan, '\n', self->end - self->scan);
+        char *nl = self->end > self->scan ? memchr(self->buf + self->scan, '\n', self->end - self->scan) : NULL;
         size_t have = self->end - self->start;
         if (nl || (self->eof && have)) {
             *line = self->buf + self->start;
