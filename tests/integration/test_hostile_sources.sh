@@ -14,9 +14,11 @@ source "$(dirname "$0")/lib.sh"
 start_redis
 SAMPLE="$AX_SOURCE_DIR/deploy/sample/arxiv-cs-2026-06.jsonl"
 BP=$(free_port); CP=$(free_port); COLP=$(free_port)
+# Heartbeats every 200 ms, so that a restarted broker RESETs the worker at once; a
+# liveness of 25 (5 s), so that an 8 MB job under ASan is not taken for a dead peer.
 cat >"$T/config.yaml" <<YAML
-broker: { job_size: 10, heartbeat_ms: 200, liveness: 5 }
-worker: { heartbeat_ms: 200, liveness: 5, result_timeout_ms: 1000 }
+broker: { job_size: 10, heartbeat_ms: 200, liveness: 25 }
+worker: { heartbeat_ms: 200, liveness: 25, result_timeout_ms: 5000 }
 collector: { group_by: run }
 profiles:
   - name: p
