@@ -314,6 +314,54 @@ static void test_not_a_regular_file(void **state)
     redisFree(c);
 }
 
+/*  Item 6: a run whose snapshot became a FIFO fails with a clear error: when its thread
+ *  opens it (replaced after SUBMIT), and when a restarted broker resumes it. */
+static void test_source_replaced(void **state)
+{
+    redisContext *c = s_connect();
+    const char *path = s_tmp("replaced.jsonl");
+    ax_run_bounds_t b = {.papers = 10, .bytes = 1 << 20, .paper_bytes = 1 << 18};
+    for (int resumed = 0; resumed < 2; resumed++) {
+        unlink(path);
+        s_write_mixed(path, 100);
+        ax_run_t *run = s_create(c, path, NULL);
+        if (resumed) {
+            assert_int_equal(s_harvest(run, c, &b, 0), 1);
+            ax_run_destroy(&run);               /* killed */
+        }
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        if (!resumed) {
+            int64_t t0 = ax_mono_ms();
+            assert_int_equal(s_harvest(run, c, &b, 0), -1);
+            assert_true(ax_mono_ms() - t0 < 2000);
+            if (!strstr(ax_source_error(run->source), "not a regular file"))
+                fail_msg("error: %s", ax_source_error(run->source));
+            ax_run_destroy(&run);
+            continue;
+        }
+        size_t n = 0;
+        char *err = NULL, key[300], *id = NULL;
+        redisReply *r = redisCommand(c, "ZRANGE ax:runs -1 -1");
+        assert_true(r && r->elements == 1);
+        id = strdup(r->element[0]->str);
+        freeReplyObject(r);
+        ax_run_t **runs = ax_run_load_all(c, NULL, &n, &err);
+        assert_non_null(runs);
+        assert_int_equal(n, 0);
+        free(runs);
+        r = redisCommand(c, "HMGET %s state error", ax_run_key(key, sizeof key, id, ""));
+        assert_true(r && r->elements == 2 && r->element[0]->str && r->element[1]->str);
+        assert_string_equal(r->element[0]->str, "failed");
+        if (!strstr(r->element[1]->str, "FIFO") || !strstr(r->element[1]->str, path))
+            fail_msg("error: %s", r->element[1]->str);
+        freeReplyObject(r);
+        free(id);
+    }
+    unlink(path);
+    redisFree(c);
+}
+
 int main(void)
 {
     ax_log_init("test_run");
@@ -321,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_counts_move_with_cursor),
         cmocka_unit_test(test_job_bytes),
         cmocka_unit_test(test_not_a_regular_file),
+        cmocka_unit_test(test_source_replaced),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
