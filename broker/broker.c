@@ -51,7 +51,7 @@ struct ax_broker {
     struct {
         int lease_ms, heartbeat_ms, liveness, max_attempts;
     } t;
-    uint32_t job_size;
+    ax_run_bounds_t bounds;         /* job size in papers (the run's may differ) and bytes */
     const ax_arxiv_cfg_t *arxiv;    /* the live sources' settings (the config outlives us) */
     s_worker_t *workers;
     size_t n_workers, cap_workers, rr;
@@ -443,10 +443,12 @@ static char *s_not_working(ax_broker_t *self, redisContext *c)
     return rc < 0 ? strdup("out of memory") : why;
 }
 
-/*  SUBMIT: validate, open the source (so a missing file is reported to the submitter),
- *  record the run in Redis and queue it. A request id seen before gets the run it
- *  created; past the request's deadline nothing is created (run.c). Replies OK {run} or
- *  ERROR {error}. */
+/*  SUBMIT: validate, check the source (a snapshot that is missing, unreadable or not a
+ *  regular file is reported to the submitter here: a stat(), never an open, which a
+ *  FIFO would block), record the run in Redis and queue it. A request id seen before
+ *  gets the run it created; past the request's deadline nothing is created (run.c).
+ *  Replies OK {run} or ERROR {error}. The file itself is opened and read on the
+ *  source's own thread. */
 static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_t *reply)
 {
     char *err = NULL;
@@ -714,8 +716,9 @@ int ax_broker_run(ax_broker_t *self)
         size_t window = 2 * (size_t) credit + 8;
         int busy = 0;
         if (ours && run && (run->source || run->n_batch) && run->n_pending < window) {
-            uint32_t size = run->spec.job_size ? run->spec.job_size : self->job_size;
-            int rc = ax_run_harvest(run, s_redis(self), size);
+            ax_run_bounds_t bounds = self->bounds;
+            bounds.papers = run->spec.job_size ? run->spec.job_size : bounds.papers;
+            int rc = ax_run_harvest(run, s_redis(self), &bounds);
             if (rc < 0) {
                 s_run_fail(self, ax_source_error(run->source));
                 continue;
@@ -791,7 +794,9 @@ ax_broker_t *ax_broker_new(const ax_config_t *cfg, char **err)
     self->t.heartbeat_ms = cfg->broker.heartbeat_ms;
     self->t.liveness = cfg->broker.liveness;
     self->t.max_attempts = cfg->broker.max_attempts;
-    self->job_size = (uint32_t) cfg->broker.job_size;
+    self->bounds.papers = (uint32_t) cfg->broker.job_size;
+    self->bounds.bytes = (size_t) cfg->broker.job_max_bytes;
+    self->bounds.paper_bytes = (size_t) cfg->broker.paper_max_bytes;
     self->arxiv = &cfg->arxiv;
     self->zmq = zmq_ctx_new();
     if (!self->zmq)

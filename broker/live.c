@@ -1,22 +1,20 @@
-/*  live.c: the live arXiv sources (see live.h): a harvest thread per source, a queue of
- *  at most S_QUEUE_PAGES parsed pages, and the consumer side the broker calls. */
+/*  live.c: the live arXiv sources (see live.h): a harvest thread per source, handing at
+ *  most S_QUEUE_PAGES parsed pages ahead to the broker (handoff.h), and the consumer
+ *  side the broker calls. */
 #define _GNU_SOURCE
 #include "live.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libxml/parser.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "feed.h"
 #include "fetch.h"
+#include "handoff.h"
 #include "log.h"
 #include "snapshot.h"
 #include "text.h"
@@ -30,8 +28,8 @@ typedef struct s_page {
     ax_paper_t *papers;
     size_t n, cap;
     size_t skip;                        /* papers of this page taken in an earlier life */
+    uint64_t read, malformed, filtered; /* its entries: counted once the broker is past it */
     char key[S_KEY_MAX];                /* how to fetch this page again */
-    struct s_page *next;
 } s_page_t;
 
 struct ax_live {
@@ -45,22 +43,13 @@ struct ax_live {
     char **announce;
     size_t n_announce;
     char start_cursor[AX_LIVE_CURSOR_MAX];
-    /* shared with the thread, under mu */
-    pthread_t thread;
-    int started;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    int stop;
-    s_page_t *head, *tail;
-    size_t n_pages;
-    int finished;
-    char *error;
-    ax_live_stats_t st;
-    int pipe[2];                        /* the thread writes a byte when there is news */
+    ax_handoff_t *queue;                /* pages, from the thread to the broker */
+    atomic_uint_least64_t requests, pages;  /* the thread's counts */
     /* consumer side */
     s_page_t *cur;
     size_t cur_i;
     char cursor[AX_LIVE_CURSOR_MAX];
+    ax_live_stats_t taken;              /* entries of the pages before cur (the cursor's) */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -85,8 +74,9 @@ static void s_strv_free(char **v, size_t n)
     free(v);
 }
 
-static void s_page_free(s_page_t *p)
+static void s_page_free(void *arg)
 {
+    s_page_t *p = arg;
     if (!p)
         return;
     for (size_t i = 0; i < p->n; i++)
@@ -129,38 +119,17 @@ int ax_live_oai_set(const char *category, char *buf, size_t size)
 
 /* ---------------------------------------------------------------- thread side */
 
-/*  Waits on the condition up to ms (or until stopped). -1 when stopping. */
+/*  The fetcher's waits and cancellation: those of the handoff, which the broker stops. */
 static int s_sleep(void *arg, int64_t ms)
 {
     ax_live_t *self = arg;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t) (ms / 1000);
-    until.tv_nsec += (long) (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L)
-        until.tv_sec++, until.tv_nsec -= 1000000000L;
-    pthread_mutex_lock(&self->mu);
-    while (!self->stop && pthread_cond_timedwait(&self->cond, &self->mu, &until) != ETIMEDOUT)
-        ;
-    int stop = self->stop;
-    pthread_mutex_unlock(&self->mu);
-    return stop ? -1 : 0;
+    return ax_handoff_sleep(self->queue, ms);
 }
 
 static int s_cancelled(void *arg)
 {
     ax_live_t *self = arg;
-    pthread_mutex_lock(&self->mu);
-    int stop = self->stop;
-    pthread_mutex_unlock(&self->mu);
-    return stop;
-}
-
-static void s_notify(ax_live_t *self)
-{
-    char b = 1;
-    if (write(self->pipe[1], &b, 1) < 0 && errno != EAGAIN)
-        ax_log_warn("live source: cannot wake the broker|error=\"%s\"", strerror(errno));
+    return atomic_load(ax_handoff_stop_flag(self->queue));
 }
 
 /*  The harvest's state: where the next page is. */
@@ -285,41 +254,19 @@ static int s_next_url(const s_harvest_t *h, char **url, char key[S_KEY_MAX])
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/*  Queues the page (waiting while S_QUEUE_PAGES are queued). -1 when stopping. */
+/*  Queues the page (waiting while S_QUEUE_PAGES are queued) with the entries read since
+ *  the page before it. -1 when stopping. */
 static int s_push(s_harvest_t *h, s_page_t *page)
 {
     ax_live_t *L = h->L;
-    pthread_mutex_lock(&L->mu);
-    while (!L->stop && L->n_pages >= S_QUEUE_PAGES)
-        pthread_cond_wait(&L->cond, &L->mu);
-    int stop = L->stop;
-    if (!stop) {
-        if (L->tail)
-            L->tail->next = page;
-        else
-            L->head = page;
-        L->tail = page;
-        L->n_pages++;
-        L->st.pages++;
-    }
-    L->st.read += h->read;
-    L->st.filtered += h->filtered;
-    L->st.requests = ax_fetch_requests(h->fetch);
+    page->read = h->read;
+    page->filtered = h->filtered;
     h->read = h->filtered = 0;
-    pthread_mutex_unlock(&L->mu);
-    if (stop) {
-        s_page_free(page);
+    atomic_store(&L->requests, ax_fetch_requests(h->fetch));
+    if (ax_handoff_push(L->queue, page) < 0)
         return -1;
-    }
-    s_notify(L);
+    atomic_fetch_add(&L->pages, 1);
     return 0;
-}
-
-static void s_count_malformed(ax_live_t *L, uint64_t n)
-{
-    pthread_mutex_lock(&L->mu);
-    L->st.malformed += n;
-    pthread_mutex_unlock(&L->mu);
 }
 
 /*  Restores the state from a cursor "KEY|N". -1 when it is not one of this kind. */
@@ -429,13 +376,13 @@ static int s_step(s_harvest_t *h, char **err)
             }
             continue;
         }
-        s_count_malformed(L, pg.skipped + pg.deleted);
         if (pg.skipped)
             ax_log_warn("arXiv entries skipped as malformed|url=%s count=%zu reason=\"%s\"", url, pg.skipped,
                         pg.skip_reason ? pg.skip_reason : "?");
         int more = 1;
         s_page_t *page = h->page;
         h->page = NULL;
+        page->malformed = pg.skipped + pg.deleted;
         if (L->kind == S_API) {
             int64_t total = pg.total_results, reach = total < L->cap ? total : L->cap;
             if (h->start == 0 && total > L->cap && h->b - h->a >= 60) {
@@ -446,6 +393,7 @@ static int s_step(s_harvest_t *h, char **err)
                 ax_log_info("arXiv window split|results=%" PRId64 " cap=%d from=%" PRId64 " to=%" PRId64
                             " now_to=%" PRId64, total, L->cap, h->a, old_b, h->b);
                 h->skip = skip_before;
+                h->read = read_before, h->filtered = filtered_before;  /* fetched again, split */
                 s_page_free(page);
                 page = NULL;
             } else {
@@ -474,6 +422,7 @@ static int s_step(s_harvest_t *h, char **err)
                             L->cats[h->set], h->token);
                 h->token[0] = '\0';
                 h->skip = 0;            /* the seen set drops what was taken already */
+                h->read = read_before, h->filtered = filtered_before;
                 s_page_free(page);
                 page = NULL;
             } else if (pg.error_code && strcmp(pg.error_code, "noRecordsMatch") != 0) {
@@ -528,19 +477,16 @@ static void *s_thread(void *arg)
     int rc = err ? -1 : 1;
     while (rc > 0)
         rc = s_step(&h, &err);
-    pthread_mutex_lock(&L->mu);
-    L->finished = 1;
-    if (rc < 0 && !L->stop)
-        L->error = err ? err : strdup("harvest failed");
-    else
-        free(err);
     if (h.fetch)
-        L->st.requests = ax_fetch_requests(h.fetch);
-    L->st.read += h.read;
-    L->st.filtered += h.filtered;
-    pthread_mutex_unlock(&L->mu);
+        atomic_store(&L->requests, ax_fetch_requests(h.fetch));
     ax_fetch_destroy(&h.fetch);
-    s_notify(L);
+    if (rc < 0 && !err)
+        err = strdup("harvest failed");
+    else if (rc >= 0) {
+        free(err);
+        err = NULL;
+    }
+    ax_handoff_finish(L->queue, err);   /* dropped when the broker stopped us */
     return NULL;
 }
 
@@ -570,9 +516,8 @@ ax_live_t *ax_live_open(const ax_live_spec_t *spec, const ax_arxiv_cfg_t *cfg, c
         *err = strdup("out of memory");
         return NULL;
     }
-    L->pipe[0] = L->pipe[1] = -1;
-    pthread_mutex_init(&L->mu, NULL);
-    pthread_cond_init(&L->cond, NULL);
+    atomic_init(&L->requests, 0);
+    atomic_init(&L->pages, 0);
     L->kind = kind;
     L->n_cats = spec->n_categories;
     int64_t today = ax_now_ms() / 1000 / 86400 * 86400;
@@ -590,7 +535,7 @@ ax_live_t *ax_live_open(const ax_live_spec_t *spec, const ax_arxiv_cfg_t *cfg, c
         !(L->announce = s_strv_dup(cfg->rss_announce_types, cfg->n_rss_announce_types)) ||
         !(L->api_url = strdup(cfg->api_url)) || !(L->oai_url = strdup(cfg->oai_url)) ||
         !(L->rss_url = strdup(cfg->rss_url)) || !(L->user_agent = strdup(cfg->user_agent)) ||
-        pipe2(L->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+        !(L->queue = ax_handoff_new(S_QUEUE_PAGES, s_page_free))) {
         ax_set_error(err, "cannot open the %s source: %s", spec->kind, errno ? strerror(errno) : "out of memory");
         ax_live_destroy(&L);
         return NULL;
@@ -603,18 +548,7 @@ void ax_live_destroy(ax_live_t **self_p)
     ax_live_t *L = self_p ? *self_p : NULL;
     if (!L)
         return;
-    if (L->started) {
-        pthread_mutex_lock(&L->mu);
-        L->stop = 1;
-        pthread_cond_broadcast(&L->cond);
-        pthread_mutex_unlock(&L->mu);
-        pthread_join(L->thread, NULL);
-    }
-    while (L->head) {
-        s_page_t *p = L->head;
-        L->head = p->next;
-        s_page_free(p);
-    }
+    ax_handoff_destroy(&L->queue);      /* stops the thread first */
     s_page_free(L->cur);
     s_strv_free(L->cats, L->n_cats);
     s_strv_free(L->announce, L->n_announce);
@@ -622,28 +556,29 @@ void ax_live_destroy(ax_live_t **self_p)
     free(L->oai_url);
     free(L->rss_url);
     free(L->user_agent);
-    free(L->error);
-    if (L->pipe[0] >= 0)
-        close(L->pipe[0]);
-    if (L->pipe[1] >= 0)
-        close(L->pipe[1]);
-    pthread_mutex_destroy(&L->mu);
-    pthread_cond_destroy(&L->cond);
     free(L);
     *self_p = NULL;
+}
+
+/*  The broker is past the current page: its entries count (the cursor names a later
+ *  page, or the harvest is over), and it is freed. */
+static void s_page_done(ax_live_t *L)
+{
+    if (!L->cur)
+        return;
+    L->taken.read += L->cur->read;
+    L->taken.malformed += L->cur->malformed;
+    L->taken.filtered += L->cur->filtered;
+    s_page_free(L->cur);
+    L->cur = NULL;
 }
 
 int ax_live_next(ax_live_t *L, ax_paper_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (!L->started) {                  /* started on first use: only the active run fetches */
-        if (pthread_create(&L->thread, NULL, s_thread, L) != 0) {
-            free(L->error);
-            L->error = strdup("cannot start the harvest thread");
-            return -1;
-        }
-        L->started = 1;
-    }
+    /* Started on first use: only the active run fetches. */
+    if (ax_handoff_start(L->queue, s_thread, L) < 0)
+        return -1;
     if (L->cur && L->cur_i < L->cur->n) {
         *out = L->cur->papers[L->cur_i];
         memset(&L->cur->papers[L->cur_i], 0, sizeof *out);
@@ -651,45 +586,35 @@ int ax_live_next(ax_live_t *L, ax_paper_t *out)
         snprintf(L->cursor, sizeof L->cursor, "%s|%zu", L->cur->key, L->cur->skip + L->cur_i);
         return 1;
     }
-    char drain[64];
-    while (read(L->pipe[0], drain, sizeof drain) > 0)
-        ;                               /* news is read before the queue is looked at */
-    pthread_mutex_lock(&L->mu);
-    s_page_t *p = L->head;
+    int finished;
+    s_page_t *p = ax_handoff_pop(L->queue, &finished);
+    if (p || finished)
+        s_page_done(L);
     if (p) {
-        L->head = p->next;
-        if (!L->head)
-            L->tail = NULL;
-        L->n_pages--;
-        pthread_cond_broadcast(&L->cond);   /* room in the queue */
-    }
-    int finished = L->finished, failed = L->error != NULL;
-    pthread_mutex_unlock(&L->mu);
-    if (p) {
-        s_page_free(L->cur);
         L->cur = p;
         L->cur_i = 0;
         snprintf(L->cursor, sizeof L->cursor, "%s|%zu", p->key, p->skip);
         return ax_live_next(L, out);    /* an empty page (all filtered) moves on */
     }
-    return failed ? -1 : finished ? 0 : 2;
+    return !finished ? 2 : ax_handoff_error(L->queue) ? -1 : 0;
 }
 
 int ax_live_fd(const ax_live_t *L)
 {
-    return L->pipe[0];
+    return ax_handoff_fd(L->queue);
 }
 
 const char *ax_live_error(const ax_live_t *L)
 {
-    return L->error ? L->error : "no error";
+    const char *error = L->queue ? ax_handoff_error(L->queue) : NULL;
+    return error ? error : "no error";
 }
 
 void ax_live_stats(const ax_live_t *L, ax_live_stats_t *stats)
 {
-    pthread_mutex_lock((pthread_mutex_t *) &L->mu);
-    *stats = L->st;
-    pthread_mutex_unlock((pthread_mutex_t *) &L->mu);
+    *stats = L->taken;
+    stats->requests = atomic_load((atomic_uint_least64_t *) &L->requests);
+    stats->pages = atomic_load((atomic_uint_least64_t *) &L->pages);
 }
 
 void ax_live_tell(const ax_live_t *L, char cursor[AX_LIVE_CURSOR_MAX])

@@ -48,6 +48,11 @@ typedef struct {
     const char *cursor;             /* resume here (ax_live_tell of an earlier life), or NULL */
 } ax_live_spec_t;
 
+/*  read, malformed and filtered count the entries of the pages before the one the
+ *  cursor names (all of them once the harvest is complete): a broker restarted at the
+ *  cursor fetches that page again and counts it then, so each entry counts once. A page
+ *  dropped to be fetched again (a split API window, a refused OAI token) counts only
+ *  when fetched again. */
 typedef struct {
     uint64_t read;                  /* entries parsed */
     uint64_t malformed;             /* entries without a usable id, deleted records */

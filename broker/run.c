@@ -42,25 +42,22 @@ static void s_sbuffer_reserve(msgpack_sbuffer *sb, size_t n)
     }
 }
 
-/*  Upper estimate of the packed size of papers: their text plus per-field overhead. */
-static size_t s_papers_size_hint(const ax_paper_t *papers, size_t n)
+/*  Upper estimate of the packed size of a paper: its text plus per-field overhead. */
+static size_t s_paper_size(const ax_paper_t *p)
 {
-    size_t total = 16;
-    for (size_t i = 0; i < n; i++) {
-        const ax_paper_t *p = &papers[i];
-        total += 160 + strlen(p->id) + (p->title ? strlen(p->title) : 0) + (p->abstract ? strlen(p->abstract) : 0) +
-                 (p->comments ? strlen(p->comments) : 0) + (p->journal_ref ? strlen(p->journal_ref) : 0) +
-                 (p->doi ? strlen(p->doi) : 0);
-        for (size_t a = 0; a < p->n_authors; a++)
-            total += strlen(p->authors[a]) + 5;
-        for (size_t c = 0; c < p->n_categories; c++)
-            total += strlen(p->categories[c]) + 5;
-    }
+    size_t total = 160 + strlen(p->id) + (p->title ? strlen(p->title) : 0) + (p->abstract ? strlen(p->abstract) : 0) +
+                   (p->comments ? strlen(p->comments) : 0) + (p->journal_ref ? strlen(p->journal_ref) : 0) +
+                   (p->doi ? strlen(p->doi) : 0);
+    for (size_t a = 0; a < p->n_authors; a++)
+        total += strlen(p->authors[a]) + 5;
+    for (size_t c = 0; c < p->n_categories; c++)
+        total += strlen(p->categories[c]) + 5;
     return total;
 }
 
-/*  A job from n papers (packed; their ids and submission times kept). */
-static ax_run_job_t *s_job_new(uint64_t id, const ax_paper_t *papers, size_t n)
+/*  A job from n papers (packed into a buffer of size_hint bytes, the sum of their
+ *  s_paper_size; their ids and submission times kept). */
+static ax_run_job_t *s_job_new(uint64_t id, const ax_paper_t *papers, size_t n, size_t size_hint)
 {
     ax_run_job_t *job = calloc(1, sizeof *job);
     if (!job)
@@ -81,7 +78,7 @@ static ax_run_job_t *s_job_new(uint64_t id, const ax_paper_t *papers, size_t n)
             return NULL;
         }
     }
-    s_sbuffer_reserve(&job->papers, s_papers_size_hint(papers, n));
+    s_sbuffer_reserve(&job->papers, size_hint + 16);
     ax_pack_papers(&job->papers, papers, n);
     return job;
 }
@@ -93,7 +90,10 @@ static ax_run_job_t *s_job_load(uint64_t id, const char *blob, size_t len, char 
     size_t n = 0;
     if (ax_papers_decode(blob, len, &papers, &n, err) < 0)
         return NULL;
-    ax_run_job_t *job = s_job_new(id, papers, n);
+    size_t size = 0;
+    for (size_t i = 0; i < n; i++)
+        size += s_paper_size(&papers[i]);
+    ax_run_job_t *job = s_job_new(id, papers, n, size);
     for (size_t i = 0; i < n; i++)
         ax_paper_clear(&papers[i]);
     free(papers);
@@ -216,17 +216,74 @@ int ax_run_publish(ax_run_t *run, redisContext *c, const char *state)
     return 0;
 }
 
-/*  Current source stats plus those of earlier broker lives. */
-static void s_sync_source_counts(ax_run_t *run)
+/*  Notes where the source is after the batch, and its counters there plus those of
+ *  earlier broker lives: both move to run->n with the batch's job (s_commit_batch). */
+static void s_note_source_position(ax_run_t *run)
 {
     ax_source_stats_t st = {0};
     if (!run->source)
         return;
     ax_source_stats(run->source, &st);
-    run->n.read = run->base.read + st.read;
-    run->n.malformed = run->base.malformed + st.malformed;
-    run->n.filtered = run->base.filtered + st.filtered;
+    run->batch_stats.read = run->base.read + st.read;
+    run->batch_stats.malformed = run->base.malformed + st.malformed;
+    run->batch_stats.filtered = run->base.filtered + st.filtered;
     ax_source_tell(run->source, run->batch_cursor);
+}
+
+/* ---------------------------------------------------------------- failed papers */
+
+/*  Records papers (ids and submission times) as failed for every profile of the run,
+ *  with reason. job_id is their job, still outstanding (ax_run_flush removes it after
+ *  this), or 0 for papers that went in no job (too large): the store takes job 0 only
+ *  from the broker (the collector refuses it on the wire). Idempotent (ax_store_result).
+ *  0 / -1 (logged; retry). A store that refuses them (the run finished meanwhile) is
+ *  logged and taken as done: no retry could ever store them. */
+static int s_store_failed(ax_run_t *run, redisContext *c, uint64_t job_id, uint32_t attempt, char *const *ids,
+                          const int64_t *subs, size_t n, char *reason)
+{
+    size_t np = run->spec.n_profiles;
+    char **names = calloc(np + 1, sizeof *names), *err = NULL;
+    ax_result_t res = {.run = run->id, .job = job_id, .attempt = attempt, .profiles = names, .n_profiles = np};
+    res.items = calloc(n + 1, sizeof *res.items);
+    ax_verdict_t *verdicts = calloc(n * np + 1, sizeof *verdicts);
+    int rc = -1;
+    if (names && res.items && verdicts) {
+        for (size_t p = 0; p < np; p++)
+            names[p] = run->spec.profiles[p].name;
+        for (size_t i = 0; i < n; i++) {
+            res.items[i].paper.id = ids[i];                 /* borrowed */
+            res.items[i].paper.submitted = subs[i];
+            res.items[i].verdicts = &verdicts[i * np];
+            for (size_t p = 0; p < np; p++) {
+                verdicts[i * np + p].state = AX_STATE_FAILED;
+                verdicts[i * np + p].reason = reason;
+            }
+        }
+        res.n_items = n;
+        rc = ax_store_result(c, &res, NULL, &err);
+        if (rc > 0) {
+            ax_log_error("failed papers not recorded|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job_id,
+                         err ? err : "?");
+            rc = 0;
+        }
+    }
+    if (rc < 0)
+        ax_log_warn("cannot record failed papers|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job_id,
+                    err ? err : "out of memory");
+    free(err);
+    free(names);
+    free(res.items);
+    free(verdicts);
+    return rc;
+}
+
+/*  Records every paper of a job as failed for every profile, with the job's last error. */
+static int s_fail_papers(ax_run_t *run, redisContext *c, const ax_run_job_t *job)
+{
+    char reason[512];
+    snprintf(reason, sizeof reason, "job %" PRIu64 " failed %u times: %s", job->id, job->attempt,
+             job->last_error ? job->last_error : "lease expired");
+    return s_store_failed(run, c, job->id, job->attempt, job->ids, job->subs, job->n, reason);
 }
 
 /* ---------------------------------------------------------------- harvest */
@@ -295,37 +352,105 @@ static char *s_job_ids_joined(const ax_run_job_t *job, size_t *len)
     return out;
 }
 
-/*  Records the batch as one job (when it has fresh papers) with the cursor after it, in
- *  one transaction; then queues the job. 0 / -1 (nothing recorded, batch kept). */
-static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *fresh, char **err)
+/*  Records the fresh papers of the batch too large for any job (s_refuse) as failed,
+ *  each with its size in the reason. Before the batch's transaction, so that a crash in
+ *  between only records them again (idempotent). 0 / -1. */
+static int s_fail_refused(ax_run_t *run, redisContext *c, const unsigned char *fresh, size_t paper_bytes)
+{
+    for (size_t i = 0; i < run->n_batch; i++) {
+        if (!fresh[i] || run->batch_sizes[i] <= paper_bytes)
+            continue;
+        char reason[256], *ids[1] = {run->batch[i].id};
+        snprintf(reason, sizeof reason, "paper of %zu bytes is larger than broker.paper_max_bytes (%zu): not sent to "
+                 "the workers", run->batch_sizes[i], paper_bytes);
+        if (s_store_failed(run, c, 0, 0, ids, &run->batch[i].submitted, 1, reason) < 0)
+            return -1;
+        ax_log_warn("paper too large, recorded failed|run=%s paper=%s bytes=%zu max=%zu", run->id, run->batch[i].id,
+                    run->batch_sizes[i], paper_bytes);
+    }
+    return 0;
+}
+
+/*  Appends to the pipeline the SADD of every fresh id of the batch to the seen set. */
+static void s_append_seen(ax_run_t *run, redisContext *c, const unsigned char *fresh, size_t n_fresh)
+{
+    char seen_key[300];
+    const char **argv = calloc(n_fresh + 2, sizeof *argv);
+    size_t *lens = calloc(n_fresh + 2, sizeof *lens), k = 2;
+    ax_run_key(seen_key, sizeof seen_key, run->id, ":seen");
+    if (!argv || !lens) {
+        redisAppendCommand(c, "SADD");      /* an error reply: the transaction aborts */
+    } else {
+        argv[0] = "SADD";
+        lens[0] = 4;
+        argv[1] = seen_key;
+        lens[1] = strlen(seen_key);
+        for (size_t i = 0; i < run->n_batch; i++)
+            if (fresh[i]) {
+                argv[k] = run->batch[i].id;
+                lens[k++] = strlen(run->batch[i].id);
+            }
+        redisAppendCommandArgv(c, (int) k, argv, lens);
+    }
+    free(argv);
+    free(lens);
+}
+
+/*  The fresh papers of the batch that fit a job, as one job (NULL with *none set when
+ *  there are none). NULL without *none on OOM. */
+static ax_run_job_t *s_batch_job(ax_run_t *run, const unsigned char *fresh, size_t paper_bytes, uint64_t id,
+                                 int *none)
 {
     ax_paper_t *papers = calloc(run->n_batch + 1, sizeof *papers);
+    size_t k = 0, size = 0;
+    *none = 0;
+    if (!papers)
+        return NULL;
+    for (size_t i = 0; i < run->n_batch; i++)
+        if (fresh[i] && run->batch_sizes[i] <= paper_bytes) {
+            papers[k++] = run->batch[i];        /* shallow: the batch still owns them */
+            size += run->batch_sizes[i];
+        }
+    ax_run_job_t *job = k ? s_job_new(id, papers, k, size) : NULL;
+    *none = k == 0;
+    free(papers);
+    return job;
+}
+
+/*  Records the batch as one job (when it has fresh papers that fit one) with the cursor
+ *  and counters after it, in one transaction; then queues the job. Fresh papers over
+ *  paper_bytes are recorded failed first and only marked seen and counted harvested
+ *  here. 0 / -1 (nothing recorded, batch kept). */
+static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *fresh, size_t paper_bytes,
+                          char **err)
+{
     ax_run_job_t *job = NULL;
     ax_run_counts_t n = run->n;
-    char key[300], jobs_key[300], ids_key[300], seen_key[300];
-    size_t k = 0;
-    /* The cursor and the end of the harvest move with the job that holds the papers
-     * read up to them (the counters written by anyone in between keep the old cursor). */
+    char key[300], jobs_key[300], ids_key[300];
+    size_t n_fresh = 0;
+    int none = 1;
+    /* The cursor, the end of the harvest and the source counters move with the job that
+     * holds the papers read up to them (the counters written by anyone in between keep
+     * the old ones). */
     memcpy(n.cursor, run->batch_cursor, sizeof n.cursor);
     n.harvest_done = (uint64_t) run->batch_done;
-    if (!papers) {
+    n.read = run->batch_stats.read;
+    n.malformed = run->batch_stats.malformed;
+    n.filtered = run->batch_stats.filtered;
+    for (size_t i = 0; i < run->n_batch; i++)
+        n_fresh += fresh[i] ? 1 : 0;
+    n.duplicates += run->n_batch - n_fresh;
+    n.harvested += n_fresh;
+    if (n_fresh && !(job = s_batch_job(run, fresh, paper_bytes, n.jobs_total + 1, &none)) && !none) {
         *err = strdup("out of memory");
         return -1;
     }
-    for (size_t i = 0; i < run->n_batch; i++)
-        if (fresh[i])
-            papers[k++] = run->batch[i];        /* shallow: the batch still owns them */
-    n.duplicates += run->n_batch - k;
-    if (k > 0) {
-        n.harvested += k;
-        n.jobs_total++;
-        if (!(job = s_job_new(n.jobs_total, papers, k))) {
-            free(papers);
-            *err = strdup("out of memory");
-            return -1;
-        }
+    if (n_fresh && s_fail_refused(run, c, fresh, paper_bytes) < 0) {
+        s_job_destroy(&job);
+        *err = strdup("cannot record the papers too large for a job");
+        return -1;
     }
-    free(papers);
+    n.jobs_total += job ? 1 : 0;
     size_t ids_len = 0;
     char *ids = job ? s_job_ids_joined(job, &ids_len) : NULL;
     if (job && !ids) {
@@ -336,25 +461,17 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
     ax_run_key(key, sizeof key, run->id, "");
     ax_run_key(jobs_key, sizeof jobs_key, run->id, ":jobs");
     ax_run_key(ids_key, sizeof ids_key, run->id, ":jobids");
-    ax_run_key(seen_key, sizeof seen_key, run->id, ":seen");
     const char *state = n.harvest_done ? "dispatching" : "harvesting";
     int count = 3;
     redisAppendCommand(c, "MULTI");
+    if (n_fresh) {
+        s_append_seen(run, c, fresh, n_fresh);
+        count++;
+    }
     if (job) {
-        const char *argv[job->n + 2];
-        size_t lens[job->n + 2];
-        argv[0] = "SADD";
-        lens[0] = 4;
-        argv[1] = seen_key;
-        lens[1] = strlen(seen_key);
-        for (size_t i = 0; i < job->n; i++) {
-            argv[i + 2] = job->ids[i];
-            lens[i + 2] = strlen(job->ids[i]);
-        }
-        redisAppendCommandArgv(c, (int) job->n + 2, argv, lens);
         redisAppendCommand(c, "HSET %s %" PRIu64 " %b", jobs_key, job->id, job->papers.data, job->papers.size);
         redisAppendCommand(c, "HSET %s %" PRIu64 " %b", ids_key, job->id, ids, ids_len);
-        count += 3;
+        count += 2;
     }
     s_append_counts(c, key, &n, state);
     redisAppendCommand(c, "EXEC");
@@ -373,40 +490,79 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
     for (size_t i = 0; i < run->n_batch; i++)
         ax_paper_clear(&run->batch[i]);
     run->n_batch = 0;
+    run->batch_bytes = 0;
     return 0;
 }
 
-int ax_run_harvest(ax_run_t *run, redisContext *c, uint32_t job_size)
+/*  Room for `papers` papers in the batch. -1 on OOM. */
+static int s_batch_reserve(ax_run_t *run, size_t papers)
 {
-    char *err = NULL;
-    if (run->cap_batch < job_size) {
-        ax_paper_t *b = realloc(run->batch, job_size * sizeof *b);
-        if (!b)
-            return 0;
-        memset(b + run->cap_batch, 0, (job_size - run->cap_batch) * sizeof *b);
-        run->batch = b;
-        run->cap_batch = job_size;
-    }
-    int waiting = 0;                    /* a live source has nothing more yet */
-    while (run->source && run->n_batch < job_size) {
-        int rc = ax_source_next(run->source, &run->batch[run->n_batch]);
+    if (run->cap_batch >= papers)
+        return 0;
+    ax_paper_t *b = realloc(run->batch, papers * sizeof *b);
+    if (!b)
+        return -1;
+    memset(b + run->cap_batch, 0, (papers - run->cap_batch) * sizeof *b);
+    run->batch = b;
+    size_t *sizes = realloc(run->batch_sizes, papers * sizeof *sizes);
+    if (!sizes)
+        return -1;
+    run->batch_sizes = sizes;
+    run->cap_batch = papers;
+    return 0;
+}
+
+/*  A paper too large for any job keeps only what recording it failed needs (its id and
+ *  date), so a stream of such papers holds no memory while the batch fills. */
+static void s_refuse(ax_paper_t *p)
+{
+    ax_paper_t keep = {.id = p->id, .submitted = p->submitted};
+    p->id = NULL;
+    ax_paper_clear(p);
+    *p = keep;
+}
+
+/*  Reads the next papers into the batch, within the bounds. 1 = the source has nothing
+ *  yet, 0 = the batch is full or the source ended, -1 = the source failed. */
+static int s_fill_batch(ax_run_t *run, const ax_run_bounds_t *b)
+{
+    while (run->source && run->n_batch < b->papers && run->batch_bytes <= b->bytes - b->paper_bytes) {
+        ax_paper_t *p = &run->batch[run->n_batch];
+        int rc = ax_source_next(run->source, p);
         if (rc < 0)
             return -1;
         if (rc == 0) {
             run->batch_done = 1;
             break;
         }
-        if (rc == 2) {
-            waiting = 1;
-            break;
+        if (rc == 2)
+            return 1;
+        size_t size = s_paper_size(p);
+        run->batch_sizes[run->n_batch++] = size;
+        if (size > b->paper_bytes) {
+            s_refuse(p);
+            size = s_paper_size(p);
         }
-        run->n_batch++;
+        run->batch_bytes += size;
     }
-    s_sync_source_counts(run);
-    if (!c || (waiting && run->n_batch == 0))
-        return 0;                       /* the next page is seconds away: a short job now */
+    return 0;
+}
+
+int ax_run_harvest(ax_run_t *run, redisContext *c, const ax_run_bounds_t *bounds)
+{
+    char *err = NULL;
+    if (s_batch_reserve(run, bounds->papers) < 0)
+        return 0;
+    int waiting = s_fill_batch(run, bounds);   /* the source has nothing more yet */
+    if (waiting < 0)
+        return -1;
+    s_note_source_position(run);
+    /* A live source's next page is seconds away: a short job now. A snapshot's next
+     * papers are milliseconds away: the job fills first. */
+    if (!c || (waiting && (run->n_batch == 0 || !ax_source_is_live(run->source))))
+        return 0;
     unsigned char *fresh = calloc(run->n_batch + 1, 1);
-    if (!fresh || s_dedup(run, c, fresh, &err) < 0 || s_commit_batch(run, c, fresh, &err) < 0) {
+    if (!fresh || s_dedup(run, c, fresh, &err) < 0 || s_commit_batch(run, c, fresh, bounds->paper_bytes, &err) < 0) {
         ax_log_warn("cannot record a job, will retry|run=%s error=\"%s\"", run->id, err ? err : "out of memory");
         free(err);
         free(fresh);
@@ -436,45 +592,6 @@ void ax_run_save_attempt(ax_run_t *run, redisContext *c, const ax_run_job_t *job
         ax_log_warn("cannot record an attempt|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job->id, err);
     freeReplyObject(r);
     free(err);
-}
-
-/*  Records every paper of a job as failed for every profile, with the job's last error. */
-static int s_fail_papers(ax_run_t *run, redisContext *c, const ax_run_job_t *job)
-{
-    size_t np = run->spec.n_profiles;
-    char *names[np + 1], reason[512], *err = NULL;
-    for (size_t p = 0; p < np; p++)
-        names[p] = run->spec.profiles[p].name;
-    snprintf(reason, sizeof reason, "job %" PRIu64 " failed %u times: %s", job->id, job->attempt,
-             job->last_error ? job->last_error : "lease expired");
-    ax_result_t res = {.run = run->id, .job = job->id, .attempt = job->attempt, .profiles = names, .n_profiles = np};
-    res.items = calloc(job->n + 1, sizeof *res.items);
-    ax_verdict_t *verdicts = calloc(job->n * np + 1, sizeof *verdicts);
-    int rc = -1;
-    if (res.items && verdicts) {
-        for (size_t i = 0; i < job->n; i++) {
-            res.items[i].paper.id = job->ids[i];            /* borrowed */
-            res.items[i].paper.submitted = job->subs[i];
-            res.items[i].verdicts = &verdicts[i * np];
-            for (size_t p = 0; p < np; p++) {
-                verdicts[i * np + p].state = AX_STATE_FAILED;
-                verdicts[i * np + p].reason = reason;
-            }
-        }
-        res.n_items = job->n;
-        /* The job is still in :jobs (ax_run_flush removes it after this) and the run active. */
-        rc = ax_store_result(c, &res, NULL, &err);
-        if (rc < 0)
-            ax_log_warn("cannot record failed papers|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job->id, err);
-        else if (rc != AX_STORE_STORED) {
-            ax_log_error("failed papers not recorded|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job->id, err);
-            rc = 0;                     /* never stored however often retried: go on */
-        }
-        free(err);
-    }
-    free(res.items);
-    free(verdicts);
-    return rc;
 }
 
 void ax_run_flush(ax_run_t *run, redisContext *c)
@@ -543,6 +660,7 @@ void ax_run_destroy(ax_run_t **run_p)
     for (size_t i = 0; i < run->n_batch; i++)
         ax_paper_clear(&run->batch[i]);
     free(run->batch);
+    free(run->batch_sizes);
     ax_source_destroy(&run->source);
     msgpack_sbuffer_destroy(&run->profiles);
     ax_runspec_clear(&run->spec);
@@ -738,6 +856,7 @@ static ax_run_t *s_run_load(redisContext *c, const ax_arxiv_cfg_t *arxiv, const 
     snprintf(n->cursor, sizeof n->cursor, "%s", cursor ? cursor : "");
     n->harvest_done = (uint64_t) ax_redis_hash_ll(h, "harvest_done");
     memcpy(run->batch_cursor, n->cursor, sizeof run->batch_cursor);
+    run->batch_stats = run->base;
     run->batch_done = (int) n->harvest_done;
     const char *state = ax_redis_hash_str(h, "state");
     run->state = state && strcmp(state, "queued") == 0 ? "queued" : n->harvest_done ? "dispatching" : "harvesting";

@@ -61,10 +61,14 @@ typedef struct {
     uint64_t *done_unsaved;         /* completions Redis has not taken yet (retried) */
     size_t n_done_unsaved;
     ax_paper_t *batch;              /* papers read but not yet in a job */
-    size_t n_batch, cap_batch;
-    /* The source's position and end after the batch: they reach n (and Redis) only with
-     * the job that holds the batch, so nothing written before can skip papers. */
+    size_t *batch_sizes;            /* their packed sizes (upper estimates), bytes */
+    size_t n_batch, cap_batch, batch_bytes;
+    /* The source's position, its end and its counters (read, malformed, filtered: those
+     * of earlier lives included) after the batch: they reach n (and Redis) only with the
+     * job that holds the batch, so nothing written before can skip papers or count a
+     * record that a restarted broker reads again. */
     char batch_cursor[AX_SOURCE_CURSOR_MAX];
+    ax_source_stats_t batch_stats;
     int batch_done;
     int64_t started_ms;
 } ax_run_t;
@@ -92,11 +96,24 @@ ax_run_t **ax_run_load_all(redisContext *c, const ax_arxiv_cfg_t *arxiv, size_t 
 
 void ax_run_destroy(ax_run_t **self_p);
 
-/*  Reads up to job_size papers, de-duplicates them and, when any is new, records and
+/*  How large a job may grow. A job is closed at `papers` papers, or once its papers pass
+ *  bytes - paper_bytes (so the next one, at most paper_bytes, cannot take it over bytes:
+ *  the job, its Redis record and its JOB message stay below bytes). A paper packed
+ *  larger than paper_bytes goes in no job: it is recorded failed for every profile, with
+ *  the reason, and counted harvested (SPEC section 7: the counts still add up). Sizes
+ *  are upper estimates of the packed size (text plus per-field overhead).
+ *  paper_bytes <= bytes (config.c checks broker.paper_max_bytes <= broker.job_max_bytes). */
+typedef struct {
+    uint32_t papers;                /* broker.job_size, or the run's own job_size */
+    size_t bytes;                   /* broker.job_max_bytes */
+    size_t paper_bytes;             /* broker.paper_max_bytes */
+} ax_run_bounds_t;
+
+/*  Reads papers up to the bounds, de-duplicates them and, when any is new, records and
  *  queues them as one job (a shorter one when a live source has nothing more yet).
- *  1 = progress, 0 = nothing done (Redis unreachable, or a live source waiting on
- *  arXiv: try again), -1 = the source failed (ax_source_error). */
-int ax_run_harvest(ax_run_t *self, redisContext *c, uint32_t job_size);
+ *  1 = progress, 0 = nothing done (Redis unreachable, or the source has nothing yet:
+ *  try again when ax_source_fd wakes), -1 = the source failed (ax_source_error). */
+int ax_run_harvest(ax_run_t *self, redisContext *c, const ax_run_bounds_t *bounds);
 
 /*  Writes counters and state (NULL: unchanged) to the run hash. 0 / -1. */
 int ax_run_publish(ax_run_t *self, redisContext *c, const char *state);

@@ -5,22 +5,30 @@
  *  record passes the filter. Before even that, s_precheck_drop() looks at the raw
  *  categories and v1 date where the snapshot's compact layout puts them, so a line
  *  outside the filter costs a memmem().
+ *
+ *  Lines are read with read(2) into one buffer and parsed where they lie (no copy). The
+ *  buffer grows to hold the longest line, up to AX_SNAPSHOT_LINE_MAX + 1 bytes: a longer
+ *  line is read on and dropped up to its newline (s_skip_line), so a file of one endless
+ *  line (or /dev/zero, had it got past the open checks) costs a bounded buffer.
  */
 #define _GNU_SOURCE
 #include "snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "snapshot_json.h"
 #include "text.h"
 
-#define S_IO_BUFFER (1 << 20)   /* stdio buffer, bytes */
+#define S_IO_BUFFER (1 << 20)   /* first size of the read buffer, bytes */
+#define S_STOP_EVERY 4096       /* lines between two looks at the stop flag */
 
 /*  Where the wanted values of one line lie. */
 typedef struct {
@@ -37,12 +45,15 @@ typedef struct {
 
 struct ax_snapshot {
     char *path;
-    FILE *fp;
+    int fd;                     /* -1 until the first read (opened lazily, see snapshot.h) */
     s_cat_t *cats;              /* category filter, n_cats 0 = all */
     size_t n_cats;
     int64_t from, to;           /* date filter (unix s), 0 = open */
-    char *line;                 /* getline buffer */
-    size_t line_cap;
+    char *buf;                  /* read buffer: lines are parsed where they lie in it */
+    size_t buf_cap;             /* grows up to AX_SNAPSHOT_LINE_MAX + 1, never further */
+    size_t start, scan, end;    /* next line, where the '\n' search resumes, end of data */
+    int eof;
+    const atomic_int *stop;     /* ax_snapshot_stop_on: a long read gives up when set */
     char *scratch;              /* decoding buffer, >= line length + 16 bytes */
     size_t scratch_cap;
     uint64_t offset;            /* byte offset of the next line */
@@ -396,15 +407,62 @@ static void s_set_error(ax_snapshot_t *self, const char *what, int errnum)
              errnum ? ": " : "", errnum ? strerror(errnum) : "");
 }
 
-ax_snapshot_t *ax_snapshot_open(const char *path, const ax_snapshot_filter_t *filter, char **err)
+/*  Why path cannot be a snapshot, judged without opening it (a FIFO or a device would
+ *  block or never end): NULL when it is a readable regular file, else the reason, with
+ *  *errnum set when errno tells more. */
+static const char *s_unfit(const char *path, int *errnum)
 {
     struct stat st;
+    *errnum = 0;
+    if (stat(path, &st) < 0) {
+        *errnum = errno;
+        return "cannot open";
+    }
+    if (S_ISDIR(st.st_mode))
+        return "is a directory";
+    if (!S_ISREG(st.st_mode))
+        return S_ISFIFO(st.st_mode) ? "is a FIFO, not a regular file"
+             : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "is a device, not a regular file"
+                                                          : "is not a regular file";
+    if (access(path, R_OK) < 0) {
+        *errnum = errno;
+        return "cannot read";
+    }
+    return NULL;
+}
+
+/*  Opens the file for the first read: without blocking (O_NONBLOCK, so a FIFO put in its
+ *  place since ax_snapshot_open cannot hang us) and only if it still is a regular file. */
+static int s_open_file(ax_snapshot_t *self)
+{
+    struct stat st;
+    self->fd = open(self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (self->fd < 0) {
+        s_set_error(self, "cannot open", errno);
+        return -1;
+    }
+    if (fstat(self->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        s_set_error(self, "is not a regular file", 0);
+        return -1;
+    }
+    int flags = fcntl(self->fd, F_GETFL);
+    if (flags < 0 || fcntl(self->fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+        lseek(self->fd, (off_t) self->offset, SEEK_SET) < 0) {
+        s_set_error(self, "cannot seek", errno);
+        return -1;
+    }
+    return 0;
+}
+
+ax_snapshot_t *ax_snapshot_open(const char *path, const ax_snapshot_filter_t *filter, char **err)
+{
     const char *why = "out of memory";
     int errnum = 0;
     *err = NULL;
     ax_snapshot_t *self = calloc(1, sizeof *self);
     if (!self || !(self->path = strdup(path)))
         goto fail;
+    self->fd = -1;
     self->next_line = 1;
     if (filter) {
         self->from = filter->from;
@@ -423,17 +481,8 @@ ax_snapshot_t *ax_snapshot_open(const char *path, const ax_snapshot_filter_t *fi
             self->n_cats++;
         }
     }
-    if (!(self->fp = fopen(path, "rb"))) {
-        why = "cannot open";
-        errnum = errno;
+    if ((why = s_unfit(path, &errnum)) != NULL)
         goto fail;
-    }
-    if (fstat(fileno(self->fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        why = "is a directory";
-        goto fail;
-    }
-    /* Only a speed-up: on failure stdio keeps its default buffer. */
-    (void) setvbuf(self->fp, NULL, _IOFBF, S_IO_BUFFER);
     return self;
 fail:
     if (asprintf(err, "snapshot %s: %s%s%s", path, why, errnum ? ": " : "",
@@ -448,58 +497,169 @@ void ax_snapshot_destroy(ax_snapshot_t **self_p)
     if (!self_p || !*self_p)
         return;
     ax_snapshot_t *self = *self_p;
-    if (self->fp)
-        fclose(self->fp);
+    if (self->fd >= 0)
+        close(self->fd);
     for (size_t i = 0; i < self->n_cats; i++)
         free(self->cats[i].name);
     free(self->cats);
-    free(self->line);
+    free(self->buf);
     free(self->scratch);
     free(self->path);
     free(self);
     *self_p = NULL;
 }
 
+void ax_snapshot_stop_on(ax_snapshot_t *self, const atomic_int *stop)
+{
+    self->stop = stop;
+}
+
+/*  Reads more of the file after the buffered data, first making room: the unread part
+ *  moves to the front, and the buffer doubles (up to one longest line) when that part
+ *  fills it. Sets eof at the end. 0 / -1 (errno). */
+static int s_fill(ax_snapshot_t *self)
+{
+    if (self->start > 0 && (self->end == self->buf_cap || self->start >= self->buf_cap / 2)) {
+        memmove(self->buf, self->buf + self->start, self->end - self->start);
+        self->end -= self->start;
+        self->scan -= self->start;
+        self->start = 0;
+    }
+    if (self->end == self->buf_cap) {           /* full of one line: s_next_raw caps it */
+        size_t cap = self->buf_cap ? 2 * self->buf_cap : S_IO_BUFFER;
+        cap = cap > (size_t) AX_SNAPSHOT_LINE_MAX + 1 ? (size_t) AX_SNAPSHOT_LINE_MAX + 1 : cap;
+        char *buf = cap > self->buf_cap ? realloc(self->buf, cap) : NULL;
+        if (!buf) {
+            errno = ENOMEM;
+            return -1;
+        }
+        self->buf = buf;
+        self->buf_cap = cap;
+    }
+    for (;;) {
+        ssize_t got = read(self->fd, self->buf + self->end, self->buf_cap - self->end);
+        if (got >= 0) {
+            self->end += (size_t) got;
+            self->eof = got == 0;
+            return 0;
+        }
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/*  The rest of a line too long to hold: read and dropped up to its '\n' (or the end of
+ *  the file). *used counts its bytes. 0 / -1 (errno). */
+static int s_skip_line(ax_snapshot_t *self, uint64_t *used)
+{
+    for (;;) {
+        char *nl = self->end > self->start ? memchr(self->buf + self->start, '\n', self->end - self->start) : NULL;
+        if (nl) {
+            size_t upto = (size_t) (nl + 1 - self->buf);
+            *used += upto - self->start;
+            self->start = self->scan = upto;
+            return 0;
+        }
+        *used += self->end - self->start;
+        self->start = self->scan = self->end = 0;
+        if (self->eof)
+            return 0;
+        if (s_fill(self) < 0)
+            return -1;
+    }
+}
+
+/*  The next line, where it lies in the buffer (valid until the next call; without its
+ *  '\n'), and *used, its bytes in the file. 1 = a line, 2 = a line longer than
+ *  AX_SNAPSHOT_LINE_MAX (skipped, never held whole: *line NULL), 0 = end of file,
+ *  -1 = read error (errno). */
+static int s_next_raw(ax_snapshot_t *self, const char **line, size_t *len, uint64_t *used)
+{
+    for (;;) {
+        char *nl = self->end > self->scan ? memchr(self->buf + self->scan, '\n', self->end - self->scan) : NULL;
+        size_t have = self->end - self->start;
+        if (nl || (self->eof && have)) {
+            *line = self->buf + self->start;
+            *len = nl ? (size_t) (nl - *line) : have;
+            *used = *len + (nl ? 1 : 0);
+            self->start = self->scan = self->start + *used;
+            return 1;
+        }
+        self->scan = self->end;
+        if (have > AX_SNAPSHOT_LINE_MAX) {
+            *line = NULL;
+            *used = 0;
+            return s_skip_line(self, used) < 0 ? -1 : 2;
+        }
+        if (self->eof)
+            return 0;
+        if (s_fill(self) < 0)
+            return -1;
+    }
+}
+
+/*  What one line read gives: a paper (1), a line counted and skipped (0) or an error
+ *  (-1); every line is counted in stats.lines. */
+static int s_take_line(ax_snapshot_t *self, ax_paper_t *out, const char *line, size_t len, uint64_t line_no)
+{
+    char why[160];
+    size_t lead = 0;
+    self->stats.lines++;
+    if (!line) {
+        snprintf(why, sizeof why, "line longer than %d bytes", AX_SNAPSHOT_LINE_MAX);
+        goto malformed;
+    }
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    while (lead < len && ax_is_space((unsigned char) line[lead]))
+        lead++;
+    if (lead == len)
+        return 0;                                   /* blank line */
+    int rc = s_parse_line(self, line, len, out, why, sizeof why);
+    if (rc == S_PAPER) {
+        self->stats.papers++;
+        return 1;
+    }
+    ax_paper_clear(out);
+    if (rc == S_NOMEM) {
+        s_set_error(self, "out of memory", 0);
+        return -1;
+    }
+    if (rc == S_FILTERED) {
+        self->stats.filtered++;
+        return 0;
+    }
+malformed:
+    self->stats.malformed++;
+    ax_log_warn("snapshot: malformed line skipped|file=%s line=%llu reason=\"%s\"", self->path,
+                (unsigned long long) line_no, why);
+    return 0;
+}
+
 int ax_snapshot_next(ax_snapshot_t *self, ax_paper_t *out)
 {
     memset(out, 0, sizeof *out);
-    for (;;) {
-        errno = 0;
-        ssize_t got = getline(&self->line, &self->line_cap, self->fp);
-        if (got < 0) {
-            if (feof(self->fp) && !ferror(self->fp))
-                return 0;
+    if (self->fd < 0 && s_open_file(self) < 0)
+        return -1;
+    for (unsigned n = 1;; n++) {
+        const char *line;
+        size_t len = 0;
+        uint64_t used = 0;
+        if (self->stop && n % S_STOP_EVERY == 0 && atomic_load(self->stop)) {
+            s_set_error(self, "stopped", 0);
+            return -1;
+        }
+        int rc = s_next_raw(self, &line, &len, &used);
+        if (rc == 0)
+            return 0;
+        if (rc < 0) {
             s_set_error(self, "read failed", errno ? errno : EIO);
             return -1;
         }
         uint64_t line_no = self->next_line++;
-        self->offset += (uint64_t) got;
-        self->stats.lines++;
-        size_t len = (size_t) got, lead = 0;
-        while (len && (self->line[len - 1] == '\n' || self->line[len - 1] == '\r'))
-            len--;
-        while (lead < len && ax_is_space((unsigned char) self->line[lead]))
-            lead++;
-        if (lead == len)
-            continue;                               /* blank line */
-        char why[160];
-        int rc = s_parse_line(self, self->line, len, out, why, sizeof why);
-        if (rc == S_PAPER) {
-            self->stats.papers++;
-            return 1;
-        }
-        ax_paper_clear(out);
-        if (rc == S_NOMEM) {
-            s_set_error(self, "out of memory", 0);
-            return -1;
-        }
-        if (rc == S_FILTERED) {
-            self->stats.filtered++;
-        } else {
-            self->stats.malformed++;
-            ax_log_warn("snapshot: malformed line skipped|file=%s line=%llu reason=\"%s\"",
-                        self->path, (unsigned long long) line_no, why);
-        }
+        self->offset += used;
+        if ((rc = s_take_line(self, out, line, len, line_no)) != 0)
+            return rc;
     }
 }
 
@@ -511,10 +671,13 @@ void ax_snapshot_tell(const ax_snapshot_t *self, uint64_t *offset, uint64_t *lin
 
 int ax_snapshot_seek(ax_snapshot_t *self, uint64_t offset, uint64_t line)
 {
-    if (offset > (uint64_t) INT64_MAX || fseeko(self->fp, (off_t) offset, SEEK_SET) != 0) {
+    if (offset > (uint64_t) INT64_MAX ||
+        (self->fd >= 0 && lseek(self->fd, (off_t) offset, SEEK_SET) < 0)) {
         s_set_error(self, "cannot seek", errno);
         return -1;
     }
+    self->start = self->scan = self->end = 0;
+    self->eof = 0;
     self->offset = offset;
     self->next_line = line ? line : 1;
     return 0;

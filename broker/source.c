@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "live.h"
+#include "readahead.h"
 #include "snapshot.h"
 #include "text.h"
 
 _Static_assert(AX_SOURCE_CURSOR_MAX == AX_LIVE_CURSOR_MAX, "one cursor size for every source");
 
 struct ax_source {
-    ax_snapshot_t *snapshot;            /* one of these two */
+    ax_readahead_t *snapshot;           /* one of these two */
     ax_live_t *live;
 };
 
@@ -83,8 +84,12 @@ ax_source_t *ax_source_open(const ax_runspec_t *spec, const ax_arxiv_cfg_t *arxi
     }
     ax_snapshot_filter_t filter = {.categories = spec->categories, .n_categories = spec->n_categories,
                                    .from = from, .to = to};
-    if (!(self->snapshot = ax_snapshot_open(spec->source + 9, &filter, err)) ||
-        (cursor && *cursor && s_snapshot_seek(self->snapshot, cursor, err) < 0)) {
+    ax_snapshot_t *snap = ax_snapshot_open(spec->source + 9, &filter, err);
+    if (!snap || (cursor && *cursor && s_snapshot_seek(snap, cursor, err) < 0) ||
+        !(self->snapshot = ax_readahead_new(&snap))) {
+        if (!*err)
+            ax_set_error(err, "%s: cannot start its reader (out of memory or descriptors)", spec->source);
+        ax_snapshot_destroy(&snap);
         ax_source_destroy(&self);
         return NULL;
     }
@@ -95,7 +100,7 @@ void ax_source_destroy(ax_source_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    ax_snapshot_destroy(&(*self_p)->snapshot);
+    ax_readahead_destroy(&(*self_p)->snapshot);
     ax_live_destroy(&(*self_p)->live);
     free(*self_p);
     *self_p = NULL;
@@ -103,12 +108,17 @@ void ax_source_destroy(ax_source_t **self_p)
 
 int ax_source_next(ax_source_t *self, ax_paper_t *out)
 {
-    return self->live ? ax_live_next(self->live, out) : ax_snapshot_next(self->snapshot, out);
+    return self->live ? ax_live_next(self->live, out) : ax_readahead_next(self->snapshot, out);
 }
 
 int ax_source_fd(const ax_source_t *self)
 {
-    return self->live ? ax_live_fd(self->live) : -1;
+    return self->live ? ax_live_fd(self->live) : ax_readahead_fd(self->snapshot);
+}
+
+int ax_source_is_live(const ax_source_t *self)
+{
+    return self->live != NULL;
 }
 
 void ax_source_stats(const ax_source_t *self, ax_source_stats_t *stats)
@@ -121,7 +131,7 @@ void ax_source_stats(const ax_source_t *self, ax_source_stats_t *stats)
         stats->filtered = st.filtered;
         return;
     }
-    const ax_snapshot_stats_t *s = ax_snapshot_stats(self->snapshot);
+    const ax_snapshot_stats_t *s = ax_readahead_stats(self->snapshot);
     stats->read = s->lines;
     stats->malformed = s->malformed;
     stats->filtered = s->filtered;
@@ -129,7 +139,7 @@ void ax_source_stats(const ax_source_t *self, ax_source_stats_t *stats)
 
 const char *ax_source_error(const ax_source_t *self)
 {
-    return self->live ? ax_live_error(self->live) : ax_snapshot_error(self->snapshot);
+    return self->live ? ax_live_error(self->live) : ax_readahead_error(self->snapshot);
 }
 
 void ax_source_tell(const ax_source_t *self, char cursor[AX_SOURCE_CURSOR_MAX])
@@ -139,6 +149,6 @@ void ax_source_tell(const ax_source_t *self, char cursor[AX_SOURCE_CURSOR_MAX])
         return;
     }
     uint64_t offset, line;
-    ax_snapshot_tell(self->snapshot, &offset, &line);
+    ax_readahead_tell(self->snapshot, &offset, &line);
     snprintf(cursor, AX_SOURCE_CURSOR_MAX, "%" PRIu64 " %" PRIu64, offset, line);
 }

@@ -23,18 +23,25 @@ typedef struct {
 /*  Opens the source a run spec names, with its category and date filters, resuming at
  *  cursor (ax_source_tell of an earlier life; NULL or "": from the start). arxiv holds
  *  the broker's settings for the live sources. NULL with *err (caller frees) when the
- *  source is unknown, cannot be opened or the cursor is not one of its own. */
+ *  source is unknown or the cursor is not one of its own, or a snapshot's path is not
+ *  a readable regular file (checked with stat() only). Never blocks: every source is
+ *  read on a thread of its own, started by the first ax_source_next, and an error met
+ *  there (the file cannot be opened after all) is that call's -1. */
 ax_source_t *ax_source_open(const ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, const char *cursor,
                             char **err);
 void ax_source_destroy(ax_source_t **self_p);
 
 /*  Next paper into *out (caller clears). 1 = paper, 0 = end, -1 = error (ax_source_error),
- *  2 = nothing yet (a live source waiting on arXiv: poll ax_source_fd). Never blocks on
- *  the network. */
+ *  2 = nothing yet (its thread has not read further: poll ax_source_fd). Never blocks,
+ *  neither on the network nor on a disk. */
 int ax_source_next(ax_source_t *self, ax_paper_t *out);
-/*  A descriptor that turns readable when a source that said "nothing yet" has news;
- *  -1 for sources that never say it. */
+/*  A descriptor that turns readable when a source that said "nothing yet" has news. */
 int ax_source_fd(const ax_source_t *self);
+/*  1 for a live source, whose "nothing yet" may last seconds (arXiv's pace); 0 for a
+ *  snapshot, whose next papers are milliseconds away. */
+int ax_source_is_live(const ax_source_t *self);
+/*  The records read up to the position ax_source_tell reports: saved together, the two
+ *  let a restarted broker count every record once. */
 void ax_source_stats(const ax_source_t *self, ax_source_stats_t *stats);
 const char *ax_source_error(const ax_source_t *self);
 

@@ -134,6 +134,11 @@ static int s_store(ax_collector_t *self, redisContext *c, const ax_result_t *res
             *err = NULL;
         return AX_STORE_REFUSED;
     }
+    if (res->job == 0) {
+        *reason = "job";
+        *err = strdup("job 0 is the broker's own, never a worker's");
+        return AX_STORE_REFUSED;
+    }
     if (res->n_items > info->job_size) {
         *reason = "papers";
         if (asprintf(err, "%zu papers, a job of the run has at most %u", res->n_items, info->job_size) < 0)

@@ -71,6 +71,8 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     INT("broker.max_attempts", broker.max_attempts, 1, 100, "3"),
     BOOL("broker.standby", broker.standby, "true"),
     INT("broker.namespace_lease_ms", broker.namespace_lease_ms, 500, 600000, "5000"),
+    INT("broker.job_max_bytes", broker.job_max_bytes, 65536, 268435456, "8388608"),
+    INT("broker.paper_max_bytes", broker.paper_max_bytes, 4096, 268435456, "1048576"),
     STR("worker.broker", worker.broker, C_ENDPOINT, 0, "tcp://127.0.0.1:5555"),
     STR("worker.collector", worker.collector, C_ENDPOINT, 0, "tcp://127.0.0.1:5557"),
     INT("worker.concurrency", worker.concurrency, 1, 200, "32"),      /* curl sockets polled: enrich.c */
@@ -819,6 +821,9 @@ int ax_config_validate(const ax_config_t *cfg, char **errors)
     if (cfg->run.from && cfg->run.to && s_date_ok(cfg->run.from) && s_date_ok(cfg->run.to)
         && strcmp(cfg->run.from, cfg->run.to) > 0)
         ax_cfg_report(&e, 0, "run.to", "%s is before run.from %s", cfg->run.to, cfg->run.from);
+    if (cfg->broker.paper_max_bytes > cfg->broker.job_max_bytes)
+        ax_cfg_report(&e, 0, "broker.paper_max_bytes", "%d is more than broker.job_max_bytes %d: such a paper "
+                      "could fit no job", cfg->broker.paper_max_bytes, cfg->broker.job_max_bytes);
     if (cfg->broker.bind && cfg->broker.control && !strcmp(cfg->broker.bind, cfg->broker.control))
         ax_cfg_report(&e, 0, "broker.control", "must differ from broker.bind");
     if (cfg->curve.enabled && !cfg->curve.secret_key_file)

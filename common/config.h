@@ -47,6 +47,8 @@ typedef struct {
         int max_attempts;       /* broker.max_attempts: failed dispatches before papers fail */
         bool standby;           /* broker.standby: wait while another broker works the namespace */
         int namespace_lease_ms; /* broker.namespace_lease_ms: the namespace lease's time to live */
+        int job_max_bytes;      /* broker.job_max_bytes: a job's papers, packed, at most */
+        int paper_max_bytes;    /* broker.paper_max_bytes: a larger paper is recorded failed */
     } broker;
     struct {
         char *broker;           /* worker.broker: endpoint of the broker */

@@ -28,8 +28,10 @@
  *  the script checks that the result belongs (protocol.md section 4): the run is active
  *  (harvesting or dispatching), the job is outstanding (in :jobs; its ids in :jobids,
  *  joined by NUL, or else read from its packed papers) and the items are exactly its
- *  papers. Returns {0, fresh papers} when stored, {1, reason, message} when the run or the
- *  job is finished (nothing can change any more), {2, reason, message} when refused. */
+ *  papers; job 0 (papers the broker recorded failed outside any job, refused by the
+ *  collector on the wire) is checked for the run only. Returns {0, fresh papers} when
+ *  stored, {1, reason, message} when the run or the job is finished (nothing can change
+ *  any more), {2, reason, message} when refused. */
 static const char *s_store_lua =
     "local R, J, np = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
     "local base = KEYS[1]\n"
@@ -38,27 +40,29 @@ static const char *s_store_lua =
     "if state ~= 'harvesting' and state ~= 'dispatching' then\n"
     "  if state == 'queued' then return {2, 'job', 'run not started'} end\n"
     "  return {1, 'finished', 'run ' .. state} end\n"
-    "local want, n = {}, 0\n"
-    "local ids = redis.call('HGET', base .. ':jobids', J)\n"
-    "if ids then\n"
-    "  for id in string.gmatch(ids, '[^%z]+') do want[id] = true; n = n + 1 end\n"
-    "else\n"
-    "  local blob = redis.call('HGET', base .. ':jobs', J)\n"
-    "  if not blob then\n"
-    "    if tonumber(J) <= tonumber(redis.call('HGET', base, 'jobs_total') or '0') then\n"
-    "      return {1, 'finished', 'job finished'} end\n"
-    "    return {2, 'job', 'job never handed out'}\n"
+    "if J ~= '0' then\n"
+    "  local want, n = {}, 0\n"
+    "  local ids = redis.call('HGET', base .. ':jobids', J)\n"
+    "  if ids then\n"
+    "    for id in string.gmatch(ids, '[^%z]+') do want[id] = true; n = n + 1 end\n"
+    "  else\n"
+    "    local blob = redis.call('HGET', base .. ':jobs', J)\n"
+    "    if not blob then\n"
+    "      if tonumber(J) <= tonumber(redis.call('HGET', base, 'jobs_total') or '0') then\n"
+    "        return {1, 'finished', 'job finished'} end\n"
+    "      return {2, 'job', 'job never handed out'}\n"
+    "    end\n"
+    "    for _, p in ipairs(cmsgpack.unpack(blob)) do want[p.id] = true; n = n + 1 end\n"
     "  end\n"
-    "  for _, p in ipairs(cmsgpack.unpack(blob)) do want[p.id] = true; n = n + 1 end\n"
+    "  local step = 1 + 2 * np\n"
+    "  for i = 4 + np, #ARGV, step do\n"
+    "    if not want[ARGV[i]] then\n"
+    "      return {2, 'papers', 'paper ' .. string.sub(ARGV[i], 1, 40) .. ' is not one of job ' .. J} end\n"
+    "    want[ARGV[i]] = nil\n"
+    "    n = n - 1\n"
+    "  end\n"
+    "  if n ~= 0 then return {2, 'papers', n .. ' papers of job ' .. J .. ' missing'} end\n"
     "end\n"
-    "local step = 1 + 2 * np\n"
-    "for i = 4 + np, #ARGV, step do\n"
-    "  if not want[ARGV[i]] then\n"
-    "    return {2, 'papers', 'paper ' .. string.sub(ARGV[i], 1, 40) .. ' is not one of job ' .. J} end\n"
-    "  want[ARGV[i]] = nil\n"
-    "  n = n - 1\n"
-    "end\n"
-    "if n ~= 0 then return {2, 'papers', n .. ' papers of job ' .. J .. ' missing'} end\n"
     "local skeys, ckeys, pkeys = {}, {}, {}\n"
     "for p = 1, np do\n"
     "  skeys[p] = base .. ':states:' .. ARGV[3 + p]\n"

@@ -12,7 +12,8 @@
 #     empty weekend feed is a run with nothing harvested, not an error.
 #  4. the API's HTTP 400 error feed ends the run with arXiv's message.
 #  5. resume: the broker is killed (-9) mid-harvest and restarted: the run completes with
-#     every paper exactly once, and no page before the one in progress is fetched again.
+#     every paper exactly once, the entries read, malformed and filtered counted as in an
+#     undisturbed run, and no page before the one in progress is fetched again.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 start_redis
@@ -88,6 +89,7 @@ ok "reference snapshot run: $REF_N papers"
 control '{"reset": true, "cap": 600}'
 control '{"fail": [{"path": "api", "status": 503, "retry_after": 1, "count": 2}], "truncate": {"path": "api", "count": 1, "at": 0.4}, "empty_page": {"path": "api", "count": 1}}'
 submit api --source api "${WINDOW[@]}"
+API_OUT="$OUT"
 [ "$(report "$OUT" '["harvested"]')" = "$REF_N" ] || fail "api harvested $(report "$OUT" '["harvested"]'), expected $REF_N"
 [ "$(report "$OUT" '["duplicates"]')" = 0 ] || fail "api: duplicates"
 same_digests "$REF" "$OUT" api
@@ -179,6 +181,10 @@ start_broker 2
 wait_for 300 "the resumed run to finish" test -f "$T/out/$RUN/report.json"
 [ "$(report "$T/out/$RUN" '["harvested"]')" = "$REF_N" ] || fail "resumed run harvested $(report "$T/out/$RUN" '["harvested"]'), expected $REF_N"
 [ "$(report "$T/out/$RUN" '["duplicates"]')" = 0 ] || fail "resumed run: duplicates"
+for n in read malformed filtered; do      # the cursor's page is fetched again, counted once
+  [ "$(report "$T/out/$RUN" "[\"$n\"]")" = "$(report "$API_OUT" "[\"$n\"]")" ] \
+    || fail "resumed run: $n $(report "$T/out/$RUN" "[\"$n\"]"), undisturbed $(report "$API_OUT" "[\"$n\"]")"
+done
 same_digests "$REF" "$T/out/$RUN" resume
 stats >"$T/resume-stats.json"
 python3 - "$T/resume-stats.json" "$BEFORE" "$CURSOR" <<'PY'

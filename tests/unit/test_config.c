@@ -108,6 +108,8 @@ static void s_assert_defaults(const ax_config_t *cfg)
     assert_string_equal(cfg->broker.bind, "tcp://*:5555");
     assert_string_equal(cfg->broker.control, "tcp://*:5556");
     assert_int_equal(cfg->broker.job_size, 64);
+    assert_int_equal(cfg->broker.job_max_bytes, 8 << 20);
+    assert_int_equal(cfg->broker.paper_max_bytes, 1 << 20);
     assert_string_equal(cfg->broker.metrics, "0.0.0.0:9101");
     assert_string_equal(cfg->worker.broker, "tcp://127.0.0.1:5555");
     assert_string_equal(cfg->worker.collector, "tcp://127.0.0.1:5557");
@@ -600,6 +602,25 @@ static void test_endpoints_and_urls(void **state)
     assert_int_equal(ax_config_validate(cfg, &errors), -1);
     assert_line(errors, "broker.control: must differ from broker.bind");
     free(errors);
+    ax_config_destroy(&cfg);
+}
+
+/*  A job's byte bound: in range, and never below the bound of one paper. */
+static void test_job_byte_bounds(void **state)
+{
+    ax_config_t *cfg = ax_config_new();
+    char *errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "broker.job_max_bytes", "1000", &errors), -1);
+    assert_line(errors, "broker.job_max_bytes: must be between 65536 and 268435456");
+    free(errors);
+    errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "broker.job_max_bytes", "600000", &errors), 0);
+    assert_int_equal(ax_config_validate(cfg, &errors), -1);
+    assert_line(errors, "broker.paper_max_bytes: 1048576 is more than broker.job_max_bytes 600000");
+    free(errors);
+    errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "broker.paper_max_bytes", "600000", &errors), 0);
+    assert_int_equal(ax_config_validate(cfg, &errors), 0);
     ax_config_destroy(&cfg);
 }
 
@@ -1144,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_run_categories),
         cmocka_unit_test(test_malformed_yaml),
         cmocka_unit_test(test_hostile_yaml_bounded),
+        cmocka_unit_test(test_job_byte_bounds),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

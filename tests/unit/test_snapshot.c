@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -757,6 +758,68 @@ static void test_long_line(void **state)
     free(l1), free(l2), free(l3);
 }
 
+/*  A line longer than AX_SNAPSHOT_LINE_MAX (valid JSON, 20 MB) is malformed, logged with
+ *  its number and skipped without being held: the papers around it are read, the
+ *  position stays exact; so is an endless last line without a newline. */
+static void test_overlong_line(void **state)
+{
+    char *l1 = s_sample_line(1), *l2 = s_sample_line(2);
+    const char *path = s_tmp("overlong.jsonl");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fprintf(f, "%s\n{\"id\":\"0704.0009\",\"title\":\"t\",\"abstract\":\"", l1);
+    for (int i = 0; i < 20 << 10; i++)
+        fprintf(f, "%01023d ", i);
+    fprintf(f, "\"}\n%s\n", l2);
+    for (int i = 0; i < 17 << 10; i++)          /* a last line of 17 MB, no newline */
+        fprintf(f, "%01023d ", i);
+    long size = ftell(f);
+    assert_int_equal(fclose(f), 0);
+
+    ax_log_set_level(AX_LOG_WARN);
+    s_capture_begin();
+    ax_snapshot_t *s = s_open(path, NULL);
+    ax_paper_t p;
+    assert_int_equal(ax_snapshot_next(s, &p), 1);
+    assert_string_equal(p.id, "0704.0001");
+    ax_paper_clear(&p);
+    assert_int_equal(ax_snapshot_next(s, &p), 1);
+    assert_string_equal(p.id, "0704.0002");
+    ax_paper_clear(&p);
+    assert_int_equal(ax_snapshot_next(s, &p), 0);
+    uint64_t off, ln;
+    ax_snapshot_tell(s, &off, &ln);
+    assert_int_equal(off, (uint64_t) size);
+    assert_int_equal(ln, 5);
+    assert_int_equal(ax_snapshot_stats(s)->lines, 4);
+    assert_int_equal(ax_snapshot_stats(s)->malformed, 2);
+    ax_snapshot_destroy(&s);
+    char *log = s_capture_end();
+    assert_non_null(strstr(log, " line=2 reason=\"line longer than"));
+    assert_non_null(strstr(log, " line=4 reason=\"line longer than"));
+    free(log);
+    free(l1), free(l2);
+}
+
+/*  Only a readable regular file is a snapshot: /dev/zero and a FIFO are refused by the
+ *  open, at once (it only stat()s), naming the path and the reason. */
+static void test_not_regular(void **state)
+{
+    const char *fifo = s_tmp("fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {"/dev/zero", fifo};
+    const char *why[] = {"is a device, not a regular file", "is a FIFO, not a regular file"};
+    for (int i = 0; i < 2; i++) {
+        char *err = NULL;
+        assert_null(ax_snapshot_open(paths[i], NULL, &err));
+        assert_non_null(err);
+        if (!strstr(err, paths[i]) || !strstr(err, why[i]))
+            fail_msg("%s", err);
+        free(err);
+    }
+    unlink(fifo);
+}
+
 /*  Valid but unusual records: the "authors" fallback, escapes, extra keys, odd types. */
 static void test_unusual_records(void **state)
 {
@@ -907,6 +970,8 @@ int main(void)
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_unusual_records),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_overlong_line),
+        cmocka_unit_test(test_not_regular),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
