@@ -37,10 +37,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.join(os.path.dirname(HERE), "data", "llm", "dae_answers.jsonl.zst")
 
 # Fault kinds, in the order a random draw and the "next N" counters are tried.
-FAULTS = ("disconnect", "hang", "500", "502", "503", "429", "vllm", "leading_ws", "garbage",
-          "missing_fields", "bad_score", "fenced", "truncated", "empty", "empty_length")
+FAULTS = ("disconnect", "hang", "500", "502", "503", "429", "429_long", "vllm", "endless",
+          "leading_ws", "garbage", "missing_fields", "bad_score", "fenced", "truncated", "empty",
+          "empty_length", "huge")
 CONTENT_FAULTS = ("garbage", "missing_fields", "bad_score", "fenced", "truncated", "empty",
-                  "empty_length")
+                  "empty_length", "huge")
 
 # Error texts. The 401 and the "overloaded" 429 are the recorded ones (shared/fixtures/llm/),
 # the rate-limit and quota texts follow the real bodies quoted in its SOURCES.md, the 500 /
@@ -108,7 +109,8 @@ class Config:
     """Every run-time setting; flags set it at start, POST /_control changes it."""
 
     NUMS = {"latency_ms": float, "jitter_ms": float, "rpm": int, "tpm": int, "seed": int,
-            "vllm_status": int, "hang_ms": float, "stats_window_s": int, "window_s": float}
+            "vllm_status": int, "hang_ms": float, "stats_window_s": int, "window_s": float,
+            "long_retry_after_s": int, "huge_bytes": int}
 
     def __init__(self, a):
         self.latency_ms = a.latency_ms
@@ -124,6 +126,8 @@ class Config:
         self.flavor = a.flavor
         self.vllm_status = a.vllm_status
         self.hang_ms = a.hang_ms
+        self.long_retry_after_s = a.long_retry_after_s
+        self.huge_bytes = a.huge_bytes
         self.stats_window_s = a.stats_window_s
         self.rates = {k: getattr(a, "fail_" + k) for k in FAULTS}
         self.next = {k: getattr(a, "fail_" + k + "_next") for k in FAULTS}
@@ -132,7 +136,8 @@ class Config:
         d = {k: getattr(self, k) for k in ("latency_ms", "jitter_ms", "rpm", "tpm", "tpm_mode",
                                            "window_s",
                                            "quota_exhausted", "repair_ok", "seed", "flavor",
-                                           "vllm_status", "hang_ms", "stats_window_s")}
+                                           "vllm_status", "hang_ms", "stats_window_s",
+                                           "long_retry_after_s", "huge_bytes")}
         d["api_keys"] = [stats_key(k) for k in self.api_keys]
         for k in FAULTS:
             d["fail_" + k] = self.rates[k]
@@ -158,6 +163,7 @@ class Stats:
         self.languages = collections.Counter()
         self.answers = collections.Counter()           # known / synthetic
         self.faults = collections.Counter()
+        self.endless_bytes = 0                         # bytes the endless fault streamed
         self.repairs = 0
         self.internal_errors = 0
         self.unauthorized = 0
@@ -209,6 +215,7 @@ class Stats:
             "internal_errors": self.internal_errors,
             "unauthorized": self.unauthorized,
             "faults": dict(self.faults),
+            "endless_bytes": self.endless_bytes,
             "invalid_requests": {"count": self.invalid, "reasons": dict(self.invalid_reasons),
                                  "last": list(self.invalid_last)},
             "window": state.window_json(now),
@@ -522,6 +529,15 @@ class Server:
         if fault == "429":
             return self.reply(conn, 429, base, error_body(
                 MSG_OVERLOADED.format(rid=rid), "server_error", indent=2), delay=delay)
+        if fault == "429_long":         # a provider that shuts us out for a long time (a day)
+            wait = cfg.long_retry_after_s
+            msg = MSG_RATE.format(model=model, what="requests", abbr="RPD", limit=10000, used=10000, req=1,
+                                  wait=go_duration(wait)).replace("per min", "per day")
+            return self.reply(conn, 429, [("retry-after", str(wait)), ("x-request-id", rid)],
+                              error_body(msg, "requests", None, "rate_limit_exceeded"),
+                              "application/json; charset=utf-8", delay=delay)
+        if fault == "endless":          # a 200 whose body never ends
+            return conn.endless(self, base, delay)
         if fault == "vllm":
             return self.reply(conn, cfg.vllm_status, [], self.vllm_error(prompt_tokens, max_out),
                               delay=delay)
@@ -579,6 +595,9 @@ class Server:
         if fault == "empty_length":     # a reasoning model spent every token on thinking
             return "", "length"
         a = json.loads(content)
+        if fault == "huge":             # a valid answer whose summary is huge_bytes long
+            a["summary"] = ("huge " * (self.cfg.huge_bytes // 5 + 1))[:self.cfg.huge_bytes]
+            return json.dumps(a, ensure_ascii=False), "stop"
         if fault == "garbage":
             return answers.garbage(a, lang), "stop"
         if fault == "missing_fields":
@@ -686,6 +705,10 @@ def parse_args(argv):
     p.add_argument("--flavor", default="openai", choices=("openai", "deepseek"))
     p.add_argument("--vllm-status", type=int, default=400, help="HTTP status of the vllm fault")
     p.add_argument("--hang-ms", type=float, default=30000.0, help="how long the hang fault holds")
+    p.add_argument("--long-retry-after-s", type=int, default=86400,
+                   help="Retry-After (s) of the 429_long fault")
+    p.add_argument("--huge-bytes", type=int, default=10 * 1024 * 1024,
+                   help="length of the huge fault's summary")
     p.add_argument("--stats-window-s", type=int, default=10, help="default /_stats rps window")
     p.add_argument("--data", default=DEFAULT_DATA, help="answers extract (.jsonl[.zst])")
     for k in FAULTS:

@@ -189,6 +189,32 @@ class Conn(asyncio.Protocol):
                 self.transport.close()
         self.handles = [self.srv.loop.call_later(delay, go)]
 
+    def endless(self, srv, headers, delay):
+        """A chunked 200 whose body never ends: the start of an answer, then 64 KiB chunks of
+        one endless string for as long as the client reads (at most 1 MiB buffered here)."""
+        head = srv.response(200, headers + [("transfer-encoding", "chunked")], b"",
+                            close=self.close_after)
+        head = head.replace(b"content-length: 0\r\n", b"")
+        start = b'{"id": "chatcmpl-endless", "object": "chat.completion", "choices": [{"index": 0, ' \
+                b'"message": {"role": "assistant", "content": "{\\"summary\\": \\"'
+        piece = b"%x\r\n%s\r\n" % (65536, b"a" * 65536)
+
+        def more():
+            if self.closed:
+                return
+            if self.transport.get_write_buffer_size() < (1 << 20):
+                self.transport.write(piece)
+                srv.stats.endless_bytes += 65536
+                self.handles = [srv.loop.call_soon(more)]
+            else:
+                self.handles = [srv.loop.call_later(0.001, more)]
+
+        def go():
+            if not self.closed:
+                self.transport.write(head + b"%x\r\n%s\r\n" % (len(start), start))
+                more()
+        self.handles = [srv.loop.call_later(delay, go)]
+
     def trickle(self, srv, headers, body, delay):
         """DeepSeek while busy: a chunked 200 whose body starts with blank lines, sent at once
         and again half-way, and the JSON at the end."""
