@@ -109,6 +109,8 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     STR("llm.response_format", llm.response_format, C_RESPONSE_FORMAT, 0, "json_object"),
     DBL("llm.temperature", llm.temperature, 2, "0.3"),
     INT("llm.max_tokens", llm.max_tokens, 16, 1000000, "2048"),
+    INT("llm.max_retry_after_s", llm.max_retry_after_s, 1, 86400, "300"),
+    INT("llm.max_response_bytes", llm.max_response_bytes, 65536, 268435456, "4194304"),
     STR("run.source", run.source, C_SOURCE, 0, "api"),
     {"run.categories", T_LIST, CF(run.categories), CF(run.n_categories), 0, 0, C_CATEGORY, 0, NULL},
     STR("run.from", run.from, C_DATE, F_NULLABLE, NULL),

@@ -77,6 +77,10 @@ typedef struct {
         char *response_format;  /* llm.response_format: json_schema | json_object */
         double temperature;     /* llm.temperature; < 0: not sent */
         int max_tokens;         /* llm.max_tokens: completion limit per request */
+        int max_retry_after_s;  /* llm.max_retry_after_s: the longest wait a 429 / 503 may ask;
+                                   a longer one fails the papers that would wait for it */
+        int max_response_bytes; /* llm.max_response_bytes: a longer response body is cut off
+                                   and its paper failed */
     } llm;
     struct {                    /* run: what `arxdigest run` harvests by default */
         char *source;           /* run.source: api | oai | rss | snapshot:PATH */

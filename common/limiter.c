@@ -494,29 +494,53 @@ done:
     return rc;
 }
 
-int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,
-                   char **err)
+/*  The account script's key and arguments for u and cost_usd. */
+typedef struct {
+    char key[300];
+    char a[7][32];
+    const char *keys[1];
+    const char *args[7];
+} s_account_t;
+
+static int s_account_args(s_account_t *x, const char *run, const ax_llm_counts_t *u, double cost_usd,
+                          char **err)
 {
-    s_err(err, NULL);
     if (!isfinite(cost_usd)) {
         s_err(err, "llm accounting: the cost is not a finite number");
         return -1;
     }
-    char key[300];
-    ax_run_key(key, sizeof key, run, NULL);
+    ax_run_key(x->key, sizeof x->key, run, NULL);
     const int64_t v[] = {u->requests, u->cache_hits, u->prompt_tokens, u->completion_tokens,
                          u->cached_tokens, u->http_429s};
-    char a[7][32];
     for (int i = 0; i < 6; i++)
-        snprintf(a[i], sizeof a[i], "%lld", (long long) v[i]);
-    snprintf(a[6], sizeof a[6], "%.17g", cost_usd);
-    const char *keys[] = {key};
-    const char *args[] = {a[0], a[1], a[2], a[3], a[4], a[5], a[6]};
-    redisReply *r = ax_redis_eval(c, s_account_lua, 1, keys, 7, args, err);
+        snprintf(x->a[i], sizeof x->a[i], "%lld", (long long) v[i]);
+    snprintf(x->a[6], sizeof x->a[6], "%.17g", cost_usd);
+    x->keys[0] = x->key;
+    for (int i = 0; i < 7; i++)
+        x->args[i] = x->a[i];
+    return 0;
+}
+
+int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,
+                   char **err)
+{
+    s_err(err, NULL);
+    s_account_t x;
+    if (s_account_args(&x, run, u, cost_usd, err) < 0)
+        return -1;
+    redisReply *r = ax_redis_eval(c, s_account_lua, 1, x.keys, 7, x.args, err);
     if (!r)
         return -1;
     freeReplyObject(r);
     return 0;
+}
+
+int ax_llm_account_batch(ax_redis_batch_t *b, const char *run, const ax_llm_counts_t *u, double cost_usd)
+{
+    s_account_t x;
+    if (s_account_args(&x, run, u, cost_usd, NULL) < 0)
+        return -1;
+    return ax_redis_batch_eval(b, s_account_lua, 1, x.keys, 7, x.args, NULL);
 }
 
 int ax_llm_budget_spent(redisContext *c, const char *run, double budget_usd, char **err)

@@ -36,7 +36,8 @@
 #define AX_LIMITER_TOKEN_BURST_MS 200
 /*  When only the in-flight cap blocks, callers ask again after at most this long. */
 #define AX_LIMITER_POLL_MS 20
-/*  A pause longer than this (a day) is cut to it. */
+/*  A pause longer than this (a day) is cut to it; workers never ask for one longer than
+ *  llm.max_retry_after_s (enrich.c). */
 #define AX_LIMITER_MAX_PAUSE_MS 86400000LL
 
 typedef struct {
@@ -119,6 +120,8 @@ int ax_llm_cache_get_many(redisContext *c, const char *const *hexkeys, size_t n,
  *  llm_cost_usd, atomically. 0 / -1 with *err. */
 int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,
                    char **err);
+/*  The same, queued on a pipeline. -1 on OOM or a cost that is not finite. */
+int ax_llm_account_batch(ax_redis_batch_t *b, const char *run, const ax_llm_counts_t *u, double cost_usd);
 
 /*  1 when budget_usd > 0 and the run's llm_cost_usd has reached it (callers stop sending),
  *  0 when not, -1 with *err. */

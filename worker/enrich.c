@@ -49,6 +49,7 @@ typedef struct s_req {
     CURL *easy;
     char *resp;
     size_t resp_len, resp_cap;
+    int too_large;                  /* the body passed llm.max_response_bytes: cut off */
     char *h_retry_after, *h_retry_after_ms, *h_reset_req, *h_reset_tok, *h_rem_req, *h_rem_tok;
     int64_t not_before_ms;
     struct s_req *next;
@@ -58,6 +59,7 @@ typedef struct s_acct {
     char *run;
     ax_llm_counts_t n;
     double cost;
+    int queued;                     /* on the turn's batch, dropped once Redis took it */
     struct s_acct *next;
 } s_acct_t;
 
@@ -73,6 +75,10 @@ struct ax_enricher {
     ax_llm_opts_t opts;             /* language/interest set per request */
     char *url, *auth, *model;
     int timeout_s, concurrency;
+    size_t max_response_bytes;      /* llm.max_response_bytes */
+    int64_t max_retry_after_ms;     /* llm.max_retry_after_s, in ms */
+    int64_t refused_until_ms;       /* a 429/503 asked for longer than that: until this time, */
+    char *refused_reason;           /* requests fail with this reason (the provider's words) */
     double price_in, price_out, budget_usd;
     ax_enrich_done_fn *done;
     void *arg;
@@ -85,9 +91,7 @@ struct ax_enricher {
     int64_t blocked_until_ms;       /* the limiter said wait */
     s_fatal_t *fatal;
     s_acct_t *acct;                 /* counters not yet written to the runs */
-    int job_finished;               /* a job finished this turn: write the counters now */
-    int64_t acct_due_ms;            /* otherwise not later than this */
-    ax_redis_batch_t *batch;        /* lease releases and cache writes of this turn */
+    ax_redis_batch_t *batch;        /* lease releases, cache writes and counters of this turn */
     struct curl_slist *headers;     /* the same for every request */
     CURL *pool[AX_ENRICH_POOL];     /* idle easy handles, reused (their connections stay warm) */
     size_t n_pool;
@@ -117,6 +121,7 @@ static void s_req_reset_transfer(s_req_t *r)
     free(r->resp);
     r->resp = NULL;
     r->resp_len = r->resp_cap = 0;
+    r->too_large = 0;
     free(r->h_retry_after);
     free(r->h_retry_after_ms);
     free(r->h_reset_req);
@@ -143,8 +148,7 @@ static void s_req_finish(s_req_t *r)
     ax_enricher_t *e = r->e;
     void *job = r->job;
     s_req_free(r);
-    if (e->done(e->arg, job))
-        e->job_finished = 1;
+    e->done(e->arg, job);
 }
 
 static void s_req_fail(s_req_t *r, const char *fmt, const char *what)
@@ -186,9 +190,10 @@ static void s_account_metrics(const ax_llm_counts_t *u, double cost)
     ax_metrics_add("arxdigest_worker_llm_cost_usd_total", NULL, cost);
 }
 
-/*  Adds counters to the run. They are summed in memory and written at the end of a turn
- *  in which a job finished, else once a second (one Redis call per run then, instead of
- *  one per request); a job's RESULT is only ACKed, hence DONE and the run completed, in
+/*  Adds counters to the run. They are summed in memory during a turn and written at its
+ *  end, in the turn's one pipeline (s_flush_turn), before the requests granted in the turn
+ *  go out: a request is counted before the provider sees it, the tokens of an answer in
+ *  the turn it arrives. A job's RESULT is only ACKed, hence DONE and the run completed, in
  *  a later turn, so the report always sees them. */
 static void s_account(ax_enricher_t *e, const char *run, const ax_llm_counts_t *u, double cost)
 {
@@ -214,16 +219,31 @@ static void s_account(ax_enricher_t *e, const char *run, const ax_llm_counts_t *
     s_account_metrics(u, cost);
 }
 
-/*  Writes the summed counters (kept for the next turn when Redis does not take them). */
-static void s_account_flush(ax_enricher_t *e)
+/*  Sends the turn's lease releases, cache writes and counters in one round trip. What
+ *  Redis does not take of the first two is dropped with a log line: a lease expires by
+ *  itself, an answer not cached is asked again only if the paper comes again. Counters
+ *  are kept and sent again next turn when the connection failed (they are what was paid). */
+static void s_flush_turn(ax_enricher_t *e)
 {
-    redisContext *c = e->acct ? ax_redis_link_get(e->redis) : NULL;
-    for (s_acct_t **pp = &e->acct; c && *pp;) {
+    for (s_acct_t *a = e->acct; a; a = a->next)
+        if (ax_llm_account_batch(e->batch, a->run, &a->n, a->cost) == 0)
+            a->queued = 1;
+    if (!ax_redis_batch_size(e->batch))
+        return;
+    char *err = NULL;
+    int rc = ax_redis_batch_flush(ax_redis_link_get(e->redis), e->batch, &err);
+    if (rc != 0)
+        ax_log_warn("Redis did not take the turn's LLM writes|failed=%d error=\"%s\"%s", rc, err ? err : "?",
+                    rc < 0 && e->acct ? " accounting=kept" : "");
+    free(err);
+    for (s_acct_t **pp = &e->acct; *pp;) {
         s_acct_t *a = *pp;
-        char *err = NULL;
-        if (ax_llm_account(c, a->run, &a->n, a->cost, &err) < 0) {
-            ax_log_warn("LLM accounting failed, will retry|run=%s error=\"%s\"", a->run, err ? err : "?");
-            free(err);
+        if (!a->queued) {
+            pp = &a->next;
+            continue;
+        }
+        if (rc < 0) {                   /* not known to be written: again next turn */
+            a->queued = 0;
             pp = &a->next;
             continue;
         }
@@ -238,9 +258,15 @@ static void s_account_flush(ax_enricher_t *e)
 static size_t s_on_body(char *data, size_t size, size_t n, void *userp)
 {
     s_req_t *r = userp;
-    size_t len = size * n;
+    size_t len = size * n, max = r->e->max_response_bytes;
+    if (len > max - r->resp_len) {
+        r->too_large = 1;
+        return 0;                       /* an endless or giant answer: curl ends the transfer */
+    }
     if (r->resp_len + len + 1 > r->resp_cap) {
         size_t cap = (r->resp_len + len + 1) * 2;
+        if (cap > max + 1)
+            cap = max + 1;
         char *p = realloc(r->resp, cap);
         if (!p)
             return 0;                   /* makes curl fail the transfer: retried */
@@ -326,6 +352,8 @@ static int s_start(ax_enricher_t *e, s_req_t *r)
     r->next = e->active;
     e->active = r;
     e->n_active++;
+    ax_llm_counts_t sent = {.requests = 1};
+    s_account(e, r->run, &sent, 0);     /* written before the request goes out (s_flush_turn) */
     ax_metrics_set("arxdigest_worker_llm_requests_in_flight", NULL, (double) e->n_active);
     return 0;
 }
@@ -374,6 +402,31 @@ static void s_redact_key(const ax_enricher_t *e, char *text)
         memset(at + 3, '*', n - 3);
 }
 
+/*  The provider asks us to wait retry_ms, longer than llm.max_retry_after_s: nobody waits
+ *  for it. For max_retry_after_s every request of this worker fails at once with the
+ *  provider's words (the run goes on and finishes); then the endpoint is asked again. The
+ *  cluster is not paused: a shared Redis would hold every later run too. */
+static void s_refuse(ax_enricher_t *e, int64_t retry_ms, const char *error)
+{
+    char *reason = NULL;
+    if (asprintf(&reason, "LLM: the provider asks to wait %lld s, longer than llm.max_retry_after_s (%lld s): %s",
+                 (long long) ((retry_ms + 999) / 1000), (long long) (e->max_retry_after_ms / 1000),
+                 error ? error : "?") < 0)
+        reason = NULL;
+    int64_t now = ax_mono_ms();
+    if (now >= e->refused_until_ms)
+        ax_log_warn("LLM provider refuses for longer than llm.max_retry_after_s: papers fail|wait_s=%lld "
+                    "refused_for_s=%lld error=\"%s\"",
+                    (long long) ((retry_ms + 999) / 1000), (long long) (e->max_retry_after_ms / 1000),
+                    error ? error : "?");
+    e->refused_until_ms = now + e->max_retry_after_ms;
+    if (reason) {
+        free(e->refused_reason);
+        e->refused_reason = reason;
+    } else if (!e->refused_reason)
+        e->refused_reason = strdup("LLM: the provider asks to wait longer than llm.max_retry_after_s");
+}
+
 /*  A transfer ended: classify the answer and move the request on. */
 static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
 {
@@ -398,7 +451,12 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     int64_t retry_ms = -1;
     char *raw = NULL, *error = NULL;
     ax_llm_outcome_t out;
-    if (code != CURLE_OK) {
+    if (code == CURLE_WRITE_ERROR && r->too_large) {
+        out = AX_LLM_FAIL_PAPER;
+        if (asprintf(&error, "LLM answer cut off: longer than llm.max_response_bytes (%zu bytes)",
+                     e->max_response_bytes) < 0)
+            error = NULL;
+    } else if (code != CURLE_OK) {
         out = AX_LLM_RETRY;
         if (asprintf(&error, "transport: %s", curl_easy_strerror(code)) < 0)
             error = NULL;
@@ -412,7 +470,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     if (ax_limiter_release_batch(e->batch, &e->limiter, r->lease, r->est_tokens, actual) < 0)
         ax_log_warn("limiter release dropped: out of memory (the lease expires)|run=%s paper=%s", r->run, r->paper->id);
     r->lease[0] = '\0';
-    ax_llm_counts_t n = {.requests = 1, .prompt_tokens = usage.prompt_tokens,
+    ax_llm_counts_t n = {.prompt_tokens = usage.prompt_tokens,
                          .completion_tokens = usage.completion_tokens, .cached_tokens = usage.cached_tokens,
                          .http_429s = status == 429};
     s_account(e, r->run, &n, s_cost(e, &usage));
@@ -448,6 +506,11 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
             s_req_fail(r, "LLM answer invalid after a repair request: %s", error);
         break;
     case AX_LLM_RETRY:
+        if (retry_ms > e->max_retry_after_ms) {
+            s_refuse(e, retry_ms, error);
+            s_req_fail(r, "%s", e->refused_reason);
+            break;
+        }
         if (status == 429 && c) {
             int64_t pause = retry_ms > 0 ? retry_ms : 1000;
             char *perr = NULL;
@@ -474,7 +537,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
         }
         break;
     case AX_LLM_FAIL_PAPER:
-        s_req_fail(r, "LLM refused the paper: %s", error);
+        s_req_fail(r, r->too_large ? "%s" : "LLM refused the paper: %s", error);
         break;
     case AX_LLM_FATAL: {
         s_fatal_t *f = calloc(1, sizeof *f);
@@ -545,6 +608,11 @@ static void s_send_ready(ax_enricher_t *e)
         if (fatal) {                    /* the run is stopping: no more requests */
             s_ready_unlink(e, r, prev);
             s_req_fail(r, "LLM: run stopped: %s", fatal);
+            continue;
+        }
+        if (now < e->refused_until_ms) {   /* the provider said not for a long while */
+            s_ready_unlink(e, r, prev);
+            s_req_fail(r, "%s", e->refused_reason ? e->refused_reason : "LLM: refused");
             continue;
         }
         if (r->not_before_ms > now) {
@@ -644,20 +712,6 @@ static void s_lookup(ax_enricher_t *e)
             free(values[i]);
         }
     }
-}
-
-/*  Sends the turn's lease releases and cache writes in one round trip. What Redis does
- *  not take is dropped with a log line: a lease expires by itself, an answer not cached
- *  is asked again only if the paper comes again. */
-static void s_batch_flush(ax_enricher_t *e)
-{
-    if (!ax_redis_batch_size(e->batch))
-        return;
-    char *err = NULL;
-    int rc = ax_redis_batch_flush(ax_redis_link_get(e->redis), e->batch, &err);
-    if (rc != 0)
-        ax_log_warn("limiter releases / cache writes lost|failed=%d error=\"%s\"", rc, err ? err : "?");
-    free(err);
 }
 
 int ax_enricher_add(ax_enricher_t *e, void *job, const char *run, const ax_paper_t *paper,
@@ -781,13 +835,8 @@ void ax_enricher_perform(ax_enricher_t *e, const zmq_pollitem_t *items, int n)
     }
     s_lookup(e);
     s_send_ready(e);
+    s_flush_turn(e);                    /* counted before they go out */
     s_drive(e, NULL, 0);                /* new transfers asked for a timer of 0: start them */
-    s_batch_flush(e);
-    if (e->acct && (e->job_finished || ax_mono_ms() >= e->acct_due_ms)) {
-        s_account_flush(e);
-        e->acct_due_ms = ax_mono_ms() + 1000;
-    }
-    e->job_finished = 0;
 }
 
 size_t ax_enricher_pending(const ax_enricher_t *e)
@@ -820,6 +869,8 @@ ax_enricher_t *ax_enricher_new(const ax_config_t *cfg, const char *api_key, ax_r
     e->price_in = cfg->llm.price_input_per_mtok;
     e->price_out = cfg->llm.price_output_per_mtok;
     e->budget_usd = cfg->llm.budget_usd;
+    e->max_response_bytes = (size_t) cfg->llm.max_response_bytes;
+    e->max_retry_after_ms = (int64_t) cfg->llm.max_retry_after_s * 1000;
     size_t bl = strlen(cfg->llm.base_url);
     while (bl && cfg->llm.base_url[bl - 1] == '/')
         bl--;
@@ -883,9 +934,8 @@ void ax_enricher_destroy(ax_enricher_t **self_p)
     if (e->multi)
         curl_multi_cleanup(e->multi);
     if (e->batch)
-        s_batch_flush(e);               /* releases the leases of the requests just dropped */
+        s_flush_turn(e);                /* releases the leases of the requests just dropped */
     ax_redis_batch_destroy(&e->batch);
-    s_account_flush(e);
     while (e->acct) {
         s_acct_t *a = e->acct;
         e->acct = a->next;
@@ -907,6 +957,7 @@ void ax_enricher_destroy(ax_enricher_t **self_p)
     free(e->url);
     free(e->model);
     free(e->budget_run);
+    free(e->refused_reason);
     free(e);
     *self_p = NULL;
 }

@@ -6,8 +6,10 @@
  *  out on curl's multi interface: many requests in flight on the worker's one thread,
  *  polled together with its ZeroMQ sockets. Answers are validated (llm.h); an invalid one
  *  gets one repair request that shows the model its error; 408/409/429/5xx/timeouts are
- *  retried with exponential backoff and jitter; 401/403/insufficient quota are fatal for
- *  the run. Every finished request fills its verdict (enriched, or failed with the reason,
+ *  retried with exponential backoff and jitter, never waiting longer than
+ *  llm.max_retry_after_s for a provider that asks to (those papers fail with its words);
+ *  a response body over llm.max_response_bytes is cut off and its paper failed;
+ *  401/403/insufficient quota are fatal for the run. Every finished request fills its verdict (enriched, or failed with the reason,
  *  or left matched when the budget is spent) and is reported through the done callback.
  */
 #ifndef AX_ENRICH_H
@@ -20,11 +22,13 @@
 
 typedef struct ax_enricher ax_enricher_t;
 
-/*  Called once per finished request with the job it belongs to; returns 1 when that
- *  finished the job (its RESULT goes out), 0 otherwise. The LLM counters of a turn are
- *  written to Redis before the turn ends when a job finished in it (so a run's report,
- *  which needs the job's ACK first, always sees them), else at most a second later. */
-typedef int (ax_enrich_done_fn)(void *arg, void *job);
+/*  Called once per finished request with the job it belongs to (its RESULT may go out
+ *  from here). What the requests cost is written to Redis at the end of every turn, in the
+ *  turn's one pipeline: a request is counted before it goes out, an answer's tokens and
+ *  cost in the turn it arrives, so a run's report (which needs the job's ACK first, a
+ *  later turn) sees them, and a worker killed at any moment leaves reported what was paid
+ *  except the tokens of answers still on their way. */
+typedef void (ax_enrich_done_fn)(void *arg, void *job);
 
 /*  NULL with *err. api_key is copied and never logged; redis is borrowed. */
 ax_enricher_t *ax_enricher_new(const ax_config_t *cfg, const char *api_key, ax_redis_link_t *redis,

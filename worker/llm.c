@@ -310,11 +310,20 @@ static int s_tags(const json_t *arr, char ***v, size_t *n, char *why, size_t why
     }
     size_t count = json_array_size(arr), i;
     json_t *item;
+    if (count > AX_LLM_MAX_TAGS) {
+        snprintf(why, why_size, "has %zu items, at most %d are allowed", count, AX_LLM_MAX_TAGS);
+        return -1;
+    }
     json_array_foreach(arr, i, item) {
         if (!json_is_string(item)) {
             char shown[48];
             s_show(item, shown, sizeof shown);
             snprintf(why, why_size, "must be an array of strings, item %zu is %s", i, shown);
+            return -1;
+        }
+        if (json_string_length(item) > AX_LLM_TAG_MAX_BYTES) {
+            snprintf(why, why_size, "item %zu is %zu bytes long, at most %d are allowed", i,
+                     json_string_length(item), AX_LLM_TAG_MAX_BYTES);
             return -1;
         }
     }
@@ -375,6 +384,11 @@ static int s_answer_from_obj(const json_t *obj, ax_llm_t *out, char **error)
         size_t n = json_string_length(v);
         if (!s_text_fields[i].may_be_empty && s_blank(s, n)) {
             S_PROBLEM("%s must not be empty", s_text_fields[i].name);
+            continue;
+        }
+        if (n > AX_LLM_FIELD_MAX_BYTES) {
+            S_PROBLEM("%s is %zu bytes long, at most %d are allowed", s_text_fields[i].name, n,
+                      AX_LLM_FIELD_MAX_BYTES);
             continue;
         }
         if (!(*s_text_slot(&l, i) = s_text_dup(s, n)))

@@ -16,6 +16,9 @@
  *      score_reason, company strings (may be empty; company is the language's word for
  *                            unknown, 未知 / unknown, when the model cannot tell)
  *      tags_top, tags_detail arrays of strings (may be empty; blank tags are dropped)
+ *  Each string field holds at most AX_LLM_FIELD_MAX_BYTES bytes, each tag list at most
+ *  AX_LLM_MAX_TAGS tags of at most AX_LLM_TAG_MAX_BYTES: a longer one makes the answer
+ *  invalid (a repair request, then the paper fails), never a 10 MB digest entry.
  *  Strings are stored with whitespace runs folded to one space and the ends trimmed (they
  *  land in one-line Markdown fields). Other keys are ignored. The content may come wrapped
  *  in a ``` / ```json fence, after a <think> block, with blank lines or a sentence around
@@ -34,6 +37,12 @@
  *  cache for the new prompt. tests/unit/test_llm.c pins a hash of the templates so that a
  *  change without a bump fails there. */
 #define AX_PROMPT_VERSION "v1"
+
+/*  Bounds of one answer's fields (bytes of the JSON string's value). Real answers are far
+ *  below: the longest field of a month of DeepSeek output is about 1 KB. */
+#define AX_LLM_FIELD_MAX_BYTES 16384
+#define AX_LLM_MAX_TAGS 32
+#define AX_LLM_TAG_MAX_BYTES 256
 
 /*  The answer's fields in the order the prompt lists them (for schemas and messages). */
 #define AX_LLM_N_FIELDS 13

@@ -226,21 +226,20 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
 }
 
 /*  Enricher callback: one LLM request of a working job is over. */
-static int s_on_enriched(void *arg, void *job)
+static void s_on_enriched(void *arg, void *job)
 {
     ax_worker_t *self = arg;
     s_work_t *w = job;
     if (--w->pending > 0)
-        return 0;
+        return;
     for (s_work_t **pp = &self->working; *pp; pp = &(*pp)->next)
         if (*pp == w) {
             *pp = w->next;
             self->n_working--;
             s_work_finish(self, w);
-            return 1;
+            return;
         }
     /* Not listed yet: s_on_job is still adding its requests and finishes it itself. */
-    return 0;
 }
 
 /*  JOB: judge every paper for every profile; matched ones go to the LLM when there is

@@ -58,3 +58,17 @@ wait_for() {
     sleep 0.1
   done
 }
+
+# The fake OpenAI-compatible provider (tests/fake_llm/, Debian's python3).
+PY=/usr/bin/python3
+FL="$AX_SOURCE_DIR/tests/fake_llm"
+# start_fake_llm NAME ARGS...: starts it on a free port (log $T/NAME.log); sets PORT.
+start_fake_llm() {
+  local name="$1"; shift
+  start "$name" "$PY" "$FL/fake_llm.py" --port 0 "$@"
+  wait_for 20 "$name to listen" grep -q '^LISTENING ' "$T/$name.log"
+  PORT="$(awk '/^LISTENING /{print $2; exit}' "$T/$name.log")"
+}
+# llm_stats PORT: its /_stats JSON. jget EXPR: a Python expression over the JSON on stdin (d).
+llm_stats() { curl -sS "http://127.0.0.1:$1/_stats"; }
+jget() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

@@ -5,7 +5,6 @@
 # the empty weekend feed, every fault, replay of the captured fixtures and /_stats
 # (selftest.py), then the command line: --ready-file, LISTENING, SIGTERM.
 source "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3
 FA="$AX_SOURCE_DIR/tests/fake_arxiv"
 SAMPLE="$AX_SOURCE_DIR/deploy/sample/arxiv-cs-2026-06.jsonl"
 

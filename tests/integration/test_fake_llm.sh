@@ -4,18 +4,10 @@
 # their headers and recovery, every fault kind, request validation against OpenAI's spec,
 # /_stats, flags as well as /_control, and enough speed not to be the bottleneck.
 source "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3
-FL="$AX_SOURCE_DIR/tests/fake_llm"
 SAMPLE="$AX_SOURCE_DIR/tests/data/llm/sample_real.jsonl"
 SPEC_YAML="$AX_SOURCE_DIR/../shared/fixtures/llm/openai-openapi.yaml"
 
-# start_fake NAME ARGS...: starts a server on a free port; sets PORT.
-start_fake() {
-  local name="$1"; shift
-  start "$name" "$PY" "$FL/fake_llm.py" --port 0 "$@"
-  wait_for 20 "$name to listen" grep -q '^LISTENING ' "$T/$name.log"
-  PORT="$(awk '/^LISTENING /{print $2; exit}' "$T/$name.log")"
-}
+start_fake() { start_fake_llm "$@"; }
 
 # 1. everything the selftest checks, on a server with two keys and no other option
 start_fake fake --api-key sk-test-1 --api-key sk-test-2

@@ -15,7 +15,6 @@
 #     every paper exactly once, the entries read, malformed and filtered counted as in an
 #     undisturbed run, and no page before the one in progress is fetched again.
 source "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3
 start_redis
 SAMPLE="$AX_SOURCE_DIR/deploy/sample/arxiv-cs-2026-06.jsonl"
 start fake "$PY" "$AX_SOURCE_DIR/tests/fake_arxiv/fake_arxiv.py" --port 0 --corpus "$SAMPLE" \

@@ -8,19 +8,9 @@
 #     no paper lost, every paper enriched or failed with a reason;
 #  4. a wrong API key stops the run at once with the provider's message.
 source "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3
-FL="$AX_SOURCE_DIR/tests/fake_llm"
 start_redis
-
-# start_fake NAME ARGS...: sets PORT.
-start_fake() {
-  local name="$1"; shift
-  start "$name" "$PY" "$FL/fake_llm.py" --port 0 --api-key sk-good "$@"
-  wait_for 20 "$name to listen" grep -q '^LISTENING ' "$T/$name.log"
-  PORT="$(awk '/^LISTENING /{print $2; exit}' "$T/$name.log")"
-}
-stats() { curl -sS "http://127.0.0.1:$1/_stats"; }
-jget() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+start_fake() { start_fake_llm "$1" --api-key sk-good "${@:2}"; }
+stats() { llm_stats "$@"; }
 
 # The provider allows 30 requests in any 6 s (300/min) and so are we configured: the three
 # workers together must stay under it (no 429) while using it.

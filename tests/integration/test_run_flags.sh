@@ -5,16 +5,8 @@
 # given on the command line, and `--set llm.budget_usd=...` is enforced by the workers.
 # No daemon carries the values on its command line (they travel in its environment).
 source "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3
-FL="$AX_SOURCE_DIR/tests/fake_llm"
-
-# start_fake NAME: a fake LLM; sets PORT.
-start_fake() {
-  start "$1" "$PY" "$FL/fake_llm.py" --port 0 --api-key sk-good --latency-ms 20
-  wait_for 20 "$1 to listen" grep -q '^LISTENING ' "$T/$1.log"
-  PORT="$(awk '/^LISTENING /{print $2; exit}' "$T/$1.log")"
-}
-requests() { curl -sS "http://127.0.0.1:$1/_stats" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
+start_fake() { start_fake_llm "$1" --api-key sk-good --latency-ms 20; }
+requests() { llm_stats "$1" | jget 'd["requests"]'; }
 
 start_fake flagged; FLAGGED=$PORT
 start_fake in-file; INFILE=$PORT

@@ -9,7 +9,6 @@
 # filtered digest is kept in $AX_BUILD_DIR/artifacts/. Last, a Chinese profile over the day's
 # real LLM output (2026-07-01_AI_enhanced_Chinese.jsonl): TL;DRs and labels shown, filters work.
 source "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3
 CHROMIUM="$(command -v chromium || true)"
 [ -n "$CHROMIUM" ] || fail "chromium is not installed: run deploy/install-deps.sh (it installs Debian's chromium)"
 DEMO="$BIN/tests/site_demo"

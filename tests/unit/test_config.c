@@ -110,6 +110,8 @@ static void s_assert_defaults(const ax_config_t *cfg)
     assert_int_equal(cfg->broker.job_size, 64);
     assert_int_equal(cfg->broker.job_max_bytes, 8 << 20);
     assert_int_equal(cfg->broker.paper_max_bytes, 1 << 20);
+    assert_int_equal(cfg->llm.max_retry_after_s, 300);
+    assert_int_equal(cfg->llm.max_response_bytes, 4 << 20);
     assert_string_equal(cfg->broker.metrics, "0.0.0.0:9101");
     assert_string_equal(cfg->worker.broker, "tcp://127.0.0.1:5555");
     assert_string_equal(cfg->worker.collector, "tcp://127.0.0.1:5557");
@@ -622,6 +624,28 @@ static void test_job_byte_bounds(void **state)
     assert_int_equal(ax_config_set(cfg, "broker.paper_max_bytes", "600000", &errors), 0);
     assert_int_equal(ax_config_validate(cfg, &errors), 0);
     ax_config_destroy(&cfg);
+}
+
+/*  What a provider may ask of us is bounded: a wait of at most a day, a body of 64 KiB to
+ *  256 MiB. */
+static void test_llm_bounds(void **state)
+{
+    ax_config_t *cfg = ax_config_new();
+    char *errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "llm.max_retry_after_s", "0", &errors), -1);
+    assert_line(errors, "llm.max_retry_after_s: must be between 1 and 86400");
+    free(errors);
+    errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "llm.max_response_bytes", "1000", &errors), -1);
+    assert_line(errors, "llm.max_response_bytes: must be between 65536 and 268435456");
+    free(errors);
+    errors = NULL;
+    assert_int_equal(ax_config_set(cfg, "llm.max_retry_after_s", "5", &errors), 0);
+    assert_int_equal(ax_config_set(cfg, "llm.max_response_bytes", "65536", &errors), 0);
+    assert_int_equal(cfg->llm.max_retry_after_s, 5);
+    assert_int_equal(cfg->llm.max_response_bytes, 65536);
+    ax_config_destroy(&cfg);
+    (void) state;
 }
 
 /*  The 3 s floor applies to arXiv hosts only; tests use a local server. */
@@ -1166,6 +1190,7 @@ int main(void)
         cmocka_unit_test(test_malformed_yaml),
         cmocka_unit_test(test_hostile_yaml_bounded),
         cmocka_unit_test(test_job_byte_bounds),
+        cmocka_unit_test(test_llm_bounds),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

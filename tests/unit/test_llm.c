@@ -471,6 +471,63 @@ static void test_tags(void **state)
     s_parsed_clear(&p);
 }
 
+/* Bounds of a field: a string of AX_LLM_FIELD_MAX_BYTES is kept, one byte more is refused;
+ * so are more than AX_LLM_MAX_TAGS tags and a tag over AX_LLM_TAG_MAX_BYTES. A cache value
+ * follows the same rules (an old over-long one is a miss). */
+static void test_field_bounds(void **state)
+{
+    char *at_max = malloc(AX_LLM_FIELD_MAX_BYTES + 3), *over = malloc(AX_LLM_FIELD_MAX_BYTES + 4);
+    assert_non_null(at_max);
+    assert_non_null(over);
+    at_max[0] = over[0] = '"';
+    memset(at_max + 1, 'a', AX_LLM_FIELD_MAX_BYTES);
+    memset(over + 1, 'a', AX_LLM_FIELD_MAX_BYTES + 1);
+    strcpy(at_max + 1 + AX_LLM_FIELD_MAX_BYTES, "\"");
+    strcpy(over + 2 + AX_LLM_FIELD_MAX_BYTES, "\"");
+    parsed_t p = s_parse_with("summary", at_max);
+    assert_outcome(p, AX_LLM_OK);
+    assert_int_equal(strlen(p.llm.summary), AX_LLM_FIELD_MAX_BYTES);
+    s_parsed_clear(&p);
+    p = s_parse_with("summary", over);
+    assert_outcome(p, AX_LLM_REPAIR);
+    assert_string_equal(p.error, "summary is 16385 bytes long, at most 16384 are allowed");
+    s_parsed_clear(&p);
+    p = s_parse_with("company", over);
+    assert_outcome(p, AX_LLM_REPAIR);
+    s_parsed_clear(&p);
+
+    char tags[4096] = "[";
+    for (int i = 0; i <= AX_LLM_MAX_TAGS; i++)
+        strcat(tags, i ? ", \"t\"" : "\"t\"");
+    strcat(tags, "]");
+    p = s_parse_with("tags_top", tags);
+    assert_outcome(p, AX_LLM_REPAIR);
+    assert_string_equal(p.error, "tags_top has 33 items, at most 32 are allowed");
+    s_parsed_clear(&p);
+    char long_tag[AX_LLM_TAG_MAX_BYTES + 8];
+    long_tag[0] = '[', long_tag[1] = '"';
+    memset(long_tag + 2, 'x', AX_LLM_TAG_MAX_BYTES + 1);
+    strcpy(long_tag + 3 + AX_LLM_TAG_MAX_BYTES, "\"]");
+    p = s_parse_with("tags_detail", long_tag);
+    assert_outcome(p, AX_LLM_REPAIR);
+    assert_string_equal(p.error, "tags_detail item 0 is 257 bytes long, at most 256 are allowed");
+    s_parsed_clear(&p);
+
+    /* the cache value codec refuses it too */
+    json_t *obj = s_answer_obj();
+    json_object_set_new(obj, "method", json_stringn(over + 1, AX_LLM_FIELD_MAX_BYTES + 1));
+    char *json = json_dumps(obj, 0), *err = NULL;
+    ax_llm_t l = {0};
+    assert_int_equal(ax_llm_from_json(json, strlen(json), &l, &err), -1);
+    assert_non_null(strstr(err, "method is 16385 bytes long"));
+    free(err);
+    free(json);
+    json_decref(obj);
+    free(at_max);
+    free(over);
+    (void) state;
+}
+
 static void test_bad_content(void **state)
 {
     static const struct {
@@ -814,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_tags),
+        cmocka_unit_test(test_field_bounds),
         cmocka_unit_test(test_bad_content),
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_long_error_body),
