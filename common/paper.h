@@ -119,7 +119,7 @@ const char *ax_profile_name_problem(const char *name);
 
 /*  Why a keyword's term or alias, or an exclude term, can never be matched, or NULL:
  *  it must hold a letter or digit (ASCII, or any non-ASCII character: "快手", "café"),
- *  which is what the matcher (worker/match.c) needs. Static reason ("must not be empty",
+ *  which is what the matcher (worker/match/match.c) needs. Static reason ("must not be empty",
  *  "has no letter or digit"). */
 const char *ax_keyword_problem(const char *term);
 

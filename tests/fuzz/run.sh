@@ -36,7 +36,7 @@ clang "${cflags[@]}" "$root/tests/fuzz/fuzz_decode.c" "$root/common/codec.c" "$r
 run_target fuzz_decode "$work/corpus" 4096
 
 # shellcheck disable=SC2046
-clang "${cflags[@]}" -I "$root/broker" "$root/tests/fuzz/fuzz_feed.c" "$root"/broker/feed*.c \
+clang "${cflags[@]}" -I "$root/broker/harvest" "$root/tests/fuzz/fuzz_feed.c" "$root"/broker/harvest/feed*.c \
   "$root/common/paper.c" "$root/common/text.c" $(pkg-config --cflags --libs libxml-2.0) -o "$work/fuzz_feed"
 mkdir -p "$work/feed_corpus"
 for f in "$root"/tests/data/shared/fixtures/arxiv/*.xml; do

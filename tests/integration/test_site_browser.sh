@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The static site and feed.xml (collector/site.c, collector/atom_feed.c) as a user meets them:
+# The static site and feed.xml (collector/render/site.c, collector/render/atom_feed.c) as a user meets them:
 # site_demo writes a site from real papers plus hostile ones; feed.xml must be valid Atom; the
 # site is served by python3 -m http.server and also opened from file://, and Debian's chromium
 # (headless) loads digest pages with filters in the URL. On the DOM after the page's script

@@ -1,4 +1,4 @@
-/*  test_llm.c: the response side of LLM enrichment (worker/llm.c).
+/*  test_llm.c: the response side of LLM enrichment (worker/llm/llm.c).
  *
  *  First the real recorded exchanges of tests/data/llm_fixtures/ (OpenAI, DeepSeek: 200s
  *  whose content is not our answer, a truncated reasoning answer, a 401, a 429 "overloaded"),

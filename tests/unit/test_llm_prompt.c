@@ -1,4 +1,4 @@
-/*  test_llm_prompt.c: the request side of LLM enrichment (worker/llm_prompt.c): the request
+/*  test_llm_prompt.c: the request side of LLM enrichment (worker/llm/llm_prompt.c): the request
  *  body (messages, response_format, repair turn), the language templates, a pin on the
  *  template text that forces an AX_PROMPT_VERSION bump, the cache key (with a golden value
  *  computed independently, see the comment there) and the token estimate. The response side
@@ -322,7 +322,7 @@ static void test_languages(void **state)
 
 /*  The templates are pinned: this hash covers the system prompts of three languages, a
  *  repair turn and the schema. If it fails you changed what the model is asked: bump
- *  AX_PROMPT_VERSION in worker/llm.h (old cached answers answer the old prompt), then put the
+ *  AX_PROMPT_VERSION in worker/llm/llm.h (old cached answers answer the old prompt), then put the
  *  new hash here. */
 static void test_templates_pinned(void **state)
 {

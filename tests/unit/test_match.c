@@ -1,4 +1,4 @@
-/*  test_match.c: the keyword matcher (worker/match.c) against SPEC section 3.
+/*  test_match.c: the keyword matcher (worker/match/match.c) against SPEC section 3.
  *
  *  Most tests build a one-profile matcher from a compact spec string — keywords separated
  *  by ';', a keyword's aliases after '|' — and compare the hits (terms, in profile order,

@@ -1,4 +1,4 @@
-/*  test_render_layouts.c: by-category.md and papers/<id>.md (collector/render_layouts.c).
+/*  test_render_layouts.c: by-category.md and papers/<id>.md (collector/render/render_layouts.c).
  *
  *  Golden files in tests/data/golden/ (by-category-zh.md, paper-zh.md, paper-en.md) are
  *  compared byte for byte; on a difference the output is saved under /tmp and the test

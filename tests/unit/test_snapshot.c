@@ -1,4 +1,4 @@
-/*  test_snapshot.c: the Kaggle snapshot reader (broker/snapshot.c) on the real 200-line
+/*  test_snapshot.c: the Kaggle snapshot reader (broker/harvest/snapshot.c) on the real 200-line
  *  sample and the bundled 6,356-paper sample, checked field by field against an
  *  independent decoding with jansson + ax_text_fold, against hand-checked counts, and on
  *  files written here with malformed lines, CRLF, a 1 MB line and no final newline. */

@@ -32,7 +32,7 @@
 
 #include "paper.h"
 
-/*  Version of the prompt templates (worker/llm_prompt.c). It is part of the cache key:
+/*  Version of the prompt templates (worker/llm/llm_prompt.c). It is part of the cache key:
  *  bump it whenever a template or the schema changes, or old answers are served from the
  *  cache for the new prompt. tests/unit/test_llm.c pins a hash of the templates so that a
  *  change without a bump fails there. */
