@@ -13,7 +13,6 @@
 #include "enrich.h"
 
 #include <curl/curl.h>
-#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,19 +155,7 @@ static void s_req_fail(s_req_t *r, char *reason)
 
 /* ---------------------------------------------------------------- accounting */
 
-/*  The same counters, process-wide, for /metrics. */
-static void s_account_metrics(const ax_llm_counts_t *u, double cost)
-{
-    ax_metrics_add("arxdigest_worker_llm_requests_total", NULL, (double) u->requests);
-    ax_metrics_add("arxdigest_worker_llm_cache_hits_total", NULL, (double) u->cache_hits);
-    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"prompt\"", (double) u->prompt_tokens);
-    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"completion\"", (double) u->completion_tokens);
-    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"cached\"", (double) u->cached_tokens);
-    ax_metrics_add("arxdigest_worker_llm_rate_limited_total", NULL, (double) u->http_429s);
-    ax_metrics_add("arxdigest_worker_llm_cost_usd_total", NULL, cost);
-}
-
-/*  Adds what a decision says was spent to the run. The counters are summed in memory
+/*  Adds what a decision says was spent to the run (and to /metrics). The counters are summed in memory
  *  during a turn and written at its end, in the turn's one pipeline (s_flush_turn),
  *  before the requests granted in the turn go out: a request is counted before the
  *  provider sees it, the tokens of an answer in the turn it arrives. A job's RESULT is
@@ -201,7 +188,13 @@ static void s_account(ax_enricher_t *e, const char *run, const ax_llm_decision_t
     a->n.cached_tokens += u.cached_tokens;
     a->n.http_429s += u.http_429s;
     a->cost += d->cost_usd;
-    s_account_metrics(&u, d->cost_usd);
+    ax_metrics_add("arxdigest_worker_llm_requests_total", NULL, (double) u.requests);
+    ax_metrics_add("arxdigest_worker_llm_cache_hits_total", NULL, (double) u.cache_hits);
+    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"prompt\"", (double) u.prompt_tokens);
+    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"completion\"", (double) u.completion_tokens);
+    ax_metrics_add("arxdigest_worker_llm_tokens_total", "kind=\"cached\"", (double) u.cached_tokens);
+    ax_metrics_add("arxdigest_worker_llm_rate_limited_total", NULL, (double) u.http_429s);
+    ax_metrics_add("arxdigest_worker_llm_cost_usd_total", NULL, d->cost_usd);
 }
 
 /*  Sends the turn's lease releases, cache writes and counters in one round trip. What
@@ -223,11 +216,7 @@ static void s_flush_turn(ax_enricher_t *e)
     free(err);
     for (s_acct_t **pp = &e->acct; *pp;) {
         s_acct_t *a = *pp;
-        if (!a->queued) {
-            pp = &a->next;
-            continue;
-        }
-        if (rc < 0) {                   /* not known to be written: again next turn */
+        if (!a->queued || rc < 0) {     /* rc < 0: not known to be written: again next turn */
             a->queued = 0;
             pp = &a->next;
             continue;
@@ -297,9 +286,7 @@ static void s_execute(ax_enricher_t *e, s_req_t *r, ax_llm_decision_t *d, ax_llm
         d->reason = NULL;
         s_req_finish(r);
         break;
-    case AX_LLM_DO_NOTHING:
-    case AX_LLM_DO_WAIT:
-    case AX_LLM_DO_SEND:
+    default:                                 /* NOTHING, WAIT, SEND: in the machine's queues */
         break;
     }
     ax_llm_decision_clear(d);
@@ -440,6 +427,7 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     ax_llm_reply_t rep;
     ax_llm_t answer = {0};
     char *error = s_classify(e, r, code, &rep, &answer);
+    const char *why = error ? error : "?";
     int actual = code == CURLE_OK && (rep.usage.prompt_tokens || rep.usage.completion_tokens)
                      ? (int) (rep.usage.prompt_tokens + rep.usage.completion_tokens)
                      : -1;
@@ -460,12 +448,11 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
     if (d.refuses)
         ax_log_warn("LLM provider refuses for longer than llm.max_retry_after_s: papers fail|wait_s=%lld "
                     "refused_for_s=%lld error=\"%s\"", (long long) ((rep.retry_after_ms + 999) / 1000),
-                    (long long) e->max_retry_after_s, error ? error : "?");
+                    (long long) e->max_retry_after_s, why);
     if (d.stops_run)
-        ax_log_error("LLM error stops the run|run=%s error=\"%s\"", r->run, error ? error : "?");
+        ax_log_error("LLM error stops the run|run=%s error=\"%s\"", r->run, why);
     if (d.attempt)
-        ax_log_debug("LLM request retried|run=%s paper=%s attempt=%d error=\"%s\"", r->run, r->paper->id, d.attempt,
-                     error ? error : "?");
+        ax_log_debug("LLM request retried|run=%s paper=%s attempt=%d error=\"%s\"", r->run, r->paper->id, d.attempt, why);
     if (d.what == AX_LLM_DO_ENRICHED) {
         char *json = ax_llm_to_json(&answer);
         if (!json || ax_llm_cache_put_batch(e->batch, r->key, json, strlen(json)) < 0)
@@ -481,6 +468,13 @@ static void s_on_done(ax_enricher_t *e, s_req_t *r, CURLcode code)
 }
 
 /* ---------------------------------------------------------------- scheduling */
+
+/*  How many more requests may be in flight (worker.concurrency). */
+static size_t s_room(const ax_enricher_t *e)
+{
+    size_t active = ax_llm_life_in_flight(e->life);
+    return active < (size_t) e->concurrency ? (size_t) e->concurrency - active : 0;
+}
 
 /*  Starts the granted requests (want[0..granted)) and counts them sent. */
 static void s_start_granted(ax_enricher_t *e, ax_llm_req_t **want, int granted, char (*leases)[40])
@@ -511,8 +505,7 @@ static void s_send_ready(ax_enricher_t *e)
         return;
     ax_llm_req_t *want[AX_LIMITER_MAX_BATCH];
     int est[AX_LIMITER_MAX_BATCH], n = 0;
-    size_t active = ax_llm_life_in_flight(e->life);
-    size_t room = active < (size_t) e->concurrency ? (size_t) e->concurrency - active : 0;
+    size_t room = s_room(e);
     ax_llm_decision_t d;
     ax_llm_req_t *q;
     while ((size_t) n < room && n < AX_LIMITER_MAX_BATCH && (q = ax_llm_life_pick(e->life, &d))) {
@@ -653,8 +646,7 @@ int ax_enricher_pollitems(ax_enricher_t *e, zmq_pollitem_t *items, int max, long
         items[n++] = (zmq_pollitem_t){NULL, e->socks[i].fd, e->socks[i].events, 0};
     if (e->timer_at_ms >= 0)
         s_wake_at(timeout_ms, e->timer_at_ms, now);
-    size_t active = ax_llm_life_in_flight(e->life);
-    int64_t at = ax_llm_life_wake_ms(e->life, now, active < (size_t) e->concurrency ? (size_t) e->concurrency - active : 0);
+    int64_t at = ax_llm_life_wake_ms(e->life, now, s_room(e));
     if (at != INT64_MAX)
         s_wake_at(timeout_ms, at, now);
     return n;
