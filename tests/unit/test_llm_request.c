@@ -3,6 +3,7 @@
  *  fixed seed. Each rule of the enricher is checked where a user would notice it: when a
  *  request may go again, what a paper's reason says, what is paused, refused and counted.
  */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "llm_life.h"
+#include "test_helpers.h"
 
 #define T0 1000000              /* the fake clock's start, ms */
 #define MAX_WAIT_MS 300000      /* llm.max_retry_after_s = 300 */
@@ -75,6 +77,26 @@ static int64_t s_fail_once(ax_llm_life_t *m, ax_llm_req_t *q, int64_t now)
     assert_int_equal(d.what, AX_LLM_DO_WAIT);
     assert_int_equal(d.at_ms, q->not_before_ms);
     return d.at_ms;
+}
+
+/*  A machine (seed 1) with a of "run" sent at T0 and b (NULL: none) of "run" queued. */
+static ax_llm_life_t *s_new_sent(ax_llm_req_t *a, ax_llm_req_t *b)
+{
+    ax_llm_life_t *m = s_new(1);
+    s_add(m, a, "run");
+    if (b)
+        s_add(m, b, "run");
+    s_send(m, a, T0);
+    return m;
+}
+
+/*  d finished its request as what with reason (NULL: any); clears d. */
+static void s_expect(ax_llm_decision_t *d, ax_llm_do_t what, const char *reason)
+{
+    assert_int_equal(d->what, what);
+    if (reason)
+        assert_string_equal(d->reason, reason);
+    ax_llm_decision_clear(d);
 }
 
 /* ---------------------------------------------------------------- queue */
@@ -265,12 +287,9 @@ static void test_attempts_exhausted(void **state)
 static void test_rate_limited(void **state)
 {
     (void) state;
-    ax_llm_life_t *m = s_new(1);
     ax_llm_req_t a, b;
     ax_llm_decision_t d;
-    s_add(m, &a, "run");
-    s_add(m, &b, "run");
-    s_send(m, &a, T0);
+    ax_llm_life_t *m = s_new_sent(&a, &b);
     s_reply(m, &a, T0, AX_LLM_RETRY, 429, 3000, "HTTP 429: slow down", &d);
     assert_int_equal(d.what, AX_LLM_DO_WAIT);
     assert_int_equal(d.pause_ms, 3000);
@@ -317,15 +336,12 @@ static void test_rate_limited(void **state)
 static void test_refused(void **state)
 {
     (void) state;
-    ax_llm_life_t *m = s_new(1);
     ax_llm_req_t a, b, c, e, f, g;
     ax_llm_decision_t d;
     const char *want = "LLM: the provider asks to wait 86400 s, longer than llm.max_retry_after_s (300 s): "
                        "HTTP 429: come back tomorrow";
-    s_add(m, &a, "run");
-    s_add(m, &b, "run");
+    ax_llm_life_t *m = s_new_sent(&a, &b);
     s_add(m, &c, "other");
-    s_send(m, &a, T0);
     s_reply(m, &a, T0, AX_LLM_RETRY, 429, 86400000, "HTTP 429: come back tomorrow", &d);
     assert_int_equal(d.what, AX_LLM_DO_FAILED);
     assert_string_equal(d.reason, want);
@@ -334,17 +350,13 @@ static void test_refused(void **state)
     assert_int_equal(d.http_429, 1);
     ax_llm_decision_clear(&d);
     assert_ptr_equal(s_pick(m, T0 + 1, &d), &b);
-    assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    assert_string_equal(d.reason, want);
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_FAILED, want);
     assert_ptr_equal(ax_llm_life_pick(m, &d), &c);
-    assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_FAILED, NULL);
     assert_int_equal(ax_llm_life_pending(m), 0);
     s_add(m, &e, "run");
     assert_ptr_equal(s_pick(m, T0 + MAX_WAIT_MS - 1, &d), &e);
-    assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_FAILED, NULL);
     s_add(m, &f, "run");
     s_add(m, &g, "run");
     s_send(m, &f, T0 + MAX_WAIT_MS);            /* the window is over */
@@ -354,12 +366,12 @@ static void test_refused(void **state)
     s_reply(m, &f, T0 + MAX_WAIT_MS, AX_LLM_RETRY, 503, MAX_WAIT_MS + 1, "HTTP 503: maintenance", &d);
     assert_int_equal(d.what, AX_LLM_DO_FAILED);
     assert_int_equal(d.refuses, 1);
-    assert_non_null(strstr(d.reason, "asks to wait 301 s"));
+    assert_contains(d.reason, "asks to wait 301 s");
     ax_llm_decision_clear(&d);
     s_reply(m, &g, T0 + MAX_WAIT_MS + 5, AX_LLM_RETRY, 429, 86400000, "HTTP 429: again", &d);
     assert_int_equal(d.what, AX_LLM_DO_FAILED);
     assert_int_equal(d.refuses, 0);
-    assert_non_null(strstr(d.reason, "HTTP 429: again"));
+    assert_contains(d.reason, "HTTP 429: again");
     ax_llm_decision_clear(&d);
     ax_llm_life_destroy(&m);
     /* Exactly max_retry_after_s is waited for. */
@@ -380,12 +392,9 @@ static void test_refused(void **state)
 static void test_repair(void **state)
 {
     (void) state;
-    ax_llm_life_t *m = s_new(1);
     ax_llm_req_t a, b;
     ax_llm_decision_t d;
-    s_add(m, &a, "run");
-    s_add(m, &b, "run");
-    s_send(m, &a, T0);
+    ax_llm_life_t *m = s_new_sent(&a, &b);
     ax_llm_reply_t r = {.outcome = AX_LLM_REPAIR, .http_status = 200, .retry_after_ms = -1,
                         .error = "field summary missing", .answer = strdup("{\"title\": 1}"),
                         .usage = {100, 20, 0}};
@@ -419,29 +428,23 @@ static void test_repair(void **state)
 static void test_fail_paper_and_cut_off(void **state)
 {
     (void) state;
-    ax_llm_life_t *m = s_new(1);
     ax_llm_req_t a;
     ax_llm_decision_t d;
-    s_add(m, &a, "run");
-    s_send(m, &a, T0);
+    ax_llm_life_t *m = s_new_sent(&a, NULL);
     s_reply(m, &a, T0, AX_LLM_FAIL_PAPER, 400, -1, "HTTP 400: content filter", &d);
-    assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    assert_string_equal(d.reason, "LLM refused the paper: HTTP 400: content filter");
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_FAILED, "LLM refused the paper: HTTP 400: content filter");
     s_add(m, &a, "run");
     s_send(m, &a, T0);
     ax_llm_reply_t r = {.outcome = AX_LLM_FAIL_PAPER, .retry_after_ms = -1, .cut_off = 1};
     ax_llm_life_reply(m, &a, T0, &r, &d);
-    assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    assert_string_equal(d.reason, "LLM answer cut off: longer than llm.max_response_bytes (4194304 bytes)");
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_FAILED, "LLM answer cut off: longer than llm.max_response_bytes (4194304 bytes)");
     /* Cut off whatever the status said (a 503 body that never ends is not retried). */
     s_add(m, &a, "run");
     s_send(m, &a, T0);
     r = (ax_llm_reply_t){.outcome = AX_LLM_RETRY, .http_status = 503, .retry_after_ms = -1, .cut_off = 1};
     ax_llm_life_reply(m, &a, T0, &r, &d);
     assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    assert_non_null(strstr(d.reason, "cut off"));
+    assert_contains(d.reason, "cut off");
     ax_llm_decision_clear(&d);
     assert_int_equal(ax_llm_life_pending(m), 0);
     ax_llm_life_destroy(&m);
@@ -466,9 +469,7 @@ static void test_budget_spent(void **state)
     assert_int_equal(a.state, AX_LLM_REQ_OUT);
     ax_llm_decision_clear(&d);
     assert_ptr_equal(ax_llm_life_pick(m, &d), &b);
-    assert_int_equal(d.what, AX_LLM_DO_UNENRICHED);
-    assert_string_equal(d.reason, "LLM budget of $0.50 spent: not enriched");
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_UNENRICHED, "LLM budget of $0.50 spent: not enriched");
     assert_ptr_equal(ax_llm_life_pick(m, &d), &c);
     assert_int_equal(d.what, AX_LLM_DO_SEND);
     assert_null(ax_llm_life_fatal(m, "r1"));     /* a spent budget does not stop the run */
@@ -499,18 +500,14 @@ static void test_fatal_stops_run(void **state)
     assert_string_equal(ax_llm_life_fatal(m, "run"), "HTTP 401: invalid api key");
     assert_null(ax_llm_life_fatal(m, "other"));
     assert_ptr_equal(s_pick(m, T0, &d), &c);
-    assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    assert_string_equal(d.reason, "LLM: run stopped: HTTP 401: invalid api key");
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_FAILED, "LLM: run stopped: HTTP 401: invalid api key");
     assert_ptr_equal(ax_llm_life_pick(m, &d), &x);
     assert_int_equal(d.what, AX_LLM_DO_SEND);
     s_reply(m, &b, T0, AX_LLM_RETRY, 500, -1, "HTTP 500", &d);
     assert_int_equal(d.what, AX_LLM_DO_WAIT);
     assert_ptr_equal(s_pick(m, T0, &d), &x);
     assert_ptr_equal(ax_llm_life_pick(m, &d), &b);  /* failed although not yet due */
-    assert_int_equal(d.what, AX_LLM_DO_FAILED);
-    assert_string_equal(d.reason, "LLM: run stopped: HTTP 401: invalid api key");
-    ax_llm_decision_clear(&d);
+    s_expect(&d, AX_LLM_DO_FAILED, "LLM: run stopped: HTTP 401: invalid api key");
     assert_int_equal(ax_llm_life_pending(m), 1);
     ax_llm_life_remove(m, &x);
     ax_llm_life_destroy(&m);
