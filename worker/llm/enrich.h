@@ -6,11 +6,13 @@
  *  out on curl's multi interface: many requests in flight on the worker's one thread,
  *  polled together with its ZeroMQ sockets. Answers are validated (llm.h); an invalid one
  *  gets one repair request that shows the model its error; 408/409/429/5xx/timeouts are
- *  retried with exponential backoff and jitter, never waiting longer than
- *  llm.max_retry_after_s for a provider that asks to (those papers fail with its words);
- *  a response body over llm.max_response_bytes is cut off and its paper failed;
- *  401/403/insufficient quota are fatal for the run. Every finished request fills its verdict (enriched, or failed with the reason,
- *  or left matched when the budget is spent) and is reported through the done callback.
+ *  retried with exponential backoff and jitter (seeded per process), never waiting longer
+ *  than llm.max_retry_after_s for a provider that asks to (those papers fail with its
+ *  words); a response body over llm.max_response_bytes is cut off and its paper failed;
+ *  401/403/insufficient quota are fatal for the run. Those rules are the state machine of
+ *  llm_life.h; this module is the I/O around it. Every finished request fills its verdict
+ *  (enriched, or failed with the reason, or left matched when the budget is spent) and is
+ *  reported through the done callback.
  */
 #ifndef AX_ENRICH_H
 #define AX_ENRICH_H

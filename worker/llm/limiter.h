@@ -37,7 +37,7 @@
 /*  When only the in-flight cap blocks, callers ask again after at most this long. */
 #define AX_LIMITER_POLL_MS 20
 /*  A pause longer than this (a day) is cut to it; workers never ask for one longer than
- *  llm.max_retry_after_s (enrich.c). */
+ *  llm.max_retry_after_s (llm_life.c). */
 #define AX_LIMITER_MAX_PAUSE_MS 86400000LL
 
 typedef struct {
