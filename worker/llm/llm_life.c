@@ -40,6 +40,10 @@ struct ax_llm_life {
 
 /* ---------------------------------------------------------------- queues */
 
+/* A constant as the text of its value, so a message names the bound it describes. */
+#define S_STR_(x) #x
+#define S_STR(x) S_STR_(x)
+
 static s_queue_t *s_queue_of(ax_llm_life_t *m, ax_llm_req_state_t state)
 {
     switch (state) {
@@ -359,7 +363,7 @@ static void s_on_retry(ax_llm_life_t *m, ax_llm_req_t *q, int64_t now_ms, const 
         /* The provider's limit speaks: flow control, not a failure. Retry when it says
          * (the cluster is paused until then too), without exponential backoff. */
         if (++q->rate_limited >= AX_LLM_MAX_RATE_LIMITED)
-            s_fail(m, q, d, "LLM: still rate limited after 100 tries: %s", r->error);
+            s_fail(m, q, d, "LLM: still rate limited after " S_STR(AX_LLM_MAX_RATE_LIMITED) " tries: %s", r->error);
         else {
             q->not_before_ms = now_ms + r->retry_after_ms + 20 + s_random_below(m, 50);
             s_push(m, q, AX_LLM_REQ_READY, 1);
@@ -367,7 +371,7 @@ static void s_on_retry(ax_llm_life_t *m, ax_llm_req_t *q, int64_t now_ms, const 
             d->at_ms = q->not_before_ms;
         }
     } else if (++q->attempts >= AX_LLM_MAX_ATTEMPTS)
-        s_fail(m, q, d, "LLM: gave up after 8 attempts: %s", r->error);
+        s_fail(m, q, d, "LLM: gave up after " S_STR(AX_LLM_MAX_ATTEMPTS) " attempts: %s", r->error);
     else {
         s_retry_later(m, q, now_ms, r->retry_after_ms, d);
         d->attempt = q->attempts;
