@@ -1,4 +1,5 @@
-/*  collector.c: store-then-ACK of RESULTs and rendering of collected runs (see collector.h). */
+/*  collector.c: store-then-ACK of RESULTs on the loop (loop.h), collected runs rendered by
+ *  the render thread (renderer.h); see collector.h. */
 #define _GNU_SOURCE
 #include "collector.h"
 
@@ -14,9 +15,11 @@
 #include "curve.h"
 #include "daemon.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "output.h"
 #include "proto.h"
+#include "renderer.h"
 #include "store.h"
 #include "text.h"
 
@@ -37,7 +40,7 @@ struct ax_collector {
     ax_curve_t *curve;              /* CURVE keys and the ZAP allow-list (curve.h) */
     ax_redis_link_t redis;
     char *output_dir;
-    int64_t last_render_check_ms;
+    ax_renderer_t *renderer;        /* renders collected runs on its own thread */
     uint64_t stored, rejected, refused;
     s_run_info_t runs[S_RUN_CACHE];
     size_t next_run;                /* slot the next run read replaces */
@@ -202,93 +205,65 @@ static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
         s_ack(self, msg, res);
 }
 
-/*  Renders the runs the broker marked collected, oldest first. */
-static void s_render_pending(ax_collector_t *self)
+/*  The results socket is readable: up to 256 messages a turn (the loop's other work,
+ *  the heartbeat of /healthz, comes between batches). */
+static int s_on_results(ax_loop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    redisContext *c = s_redis(self);
-    char *err = NULL, render[200];
-    if (!c)
-        return;
-    ax_ns_key(render, sizeof render, "render");
-    redisReply *list = ax_redis_cmd(c, &err, "LRANGE %s 0 -1", render);
-    if (!list) {
-        ax_log_warn("cannot read render queue|error=\"%s\"", err);
-        free(err);
-        return;
-    }
-    for (size_t i = 0; i < list->elements; i++) {
-        const char *run = list->element[i]->str;
-        char key[300], *folder = NULL;
-        int64_t t0 = ax_mono_ms();
-        ax_run_key(key, sizeof key, run, "");
-        redisReply *r = ax_redis_cmd(c, NULL, "HSET %s state rendering", key);
-        freeReplyObject(r);
-        if (ax_output_render_run(c, run, self->output_dir, NULL, (int64_t) time(NULL), &folder, &err) < 0) {
-            ax_log_error("render failed|run=%s error=\"%s\"", run, err ? err : "?");
-            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"failed\"", 1);
-            r = ax_redis_cmd(c, NULL, "HSET %s state failed error %s", key, err ? err : "render failed");
-            free(err);
-            err = NULL;
-        } else {
-            ax_log_info("run rendered|run=%s folder=%s ms=%lld", run, folder, (long long) (ax_mono_ms() - t0));
-            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"ok\"", 1);
-            ax_metrics_observe("arxdigest_collector_render_duration_seconds", NULL, (double) (ax_mono_ms() - t0) / 1e3);
-            r = ax_redis_cmd(c, NULL, "HSET %s state done output %s rendered_ms %lld", key, folder,
-                             (long long) ax_now_ms());
+    ax_collector_t *self = arg;
+    (void) loop, (void) item;
+    for (int n = 0; n < 256; n++) {
+        ax_msg_t msg;
+        ax_drop_info_t drop;
+        int rc = ax_proto_recv(self->results, AX_END_COLLECTOR, &msg, &drop);
+        if (rc == 0)
+            break;
+        if (rc < 0) {                   /* dropped, counted and logged by proto.c */
+            if (drop.cmd == AX_CMD_RESULT) {
+                self->rejected++;
+                ax_metrics_add("arxdigest_collector_results_rejected_total", NULL, 1);
+            }
+            continue;
         }
-        freeReplyObject(r);
-        free(folder);
-        r = ax_redis_cmd(c, NULL, "LREM %s 0 %s", render, run);
-        freeReplyObject(r);
+        switch (msg.cmd) {
+        case AX_CMD_RESULT:
+            s_on_result(self, &msg);
+            break;
+        default:                        /* HEARTBEAT: answered */
+            ax_proto_send(self->results, msg.identity, msg.identity_len, AX_CMD_HEARTBEAT, NULL, 0);
+            break;
+        }
+        ax_msg_close(&msg);
     }
-    freeReplyObject(list);
+    return 0;
+}
+
+static int s_heartbeat(ax_loop_t *loop, void *arg)
+{
+    (void) loop, (void) arg;
+    ax_metrics_heartbeat();
+    return 0;
 }
 
 int ax_collector_run(ax_collector_t *self)
 {
-    while (!ax_stop_requested) {
-        ax_metrics_heartbeat();
-        zmq_pollitem_t items[] = {{self->results, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 1, 100) < 0 && errno != EINTR) {
+    ax_loop_t *loop = ax_loop_new();
+    int rc = -1;
+    if (!loop || ax_loop_reader(loop, self->results, -1, ZMQ_POLLIN, s_on_results, self) < 0 ||
+        ax_loop_hook(loop, s_heartbeat, NULL) < 0)
+        ax_log_error("collector loop: out of memory");
+    else {
+        ax_loop_stop_on(loop, &ax_stop_requested);
+        if ((rc = ax_loop_run(loop)) < 0)
             ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
-            return -1;
-        }
-        for (int n = 0; (items[0].revents & ZMQ_POLLIN) && n < 256; n++) {
-            ax_msg_t msg;
-            ax_drop_info_t drop;
-            int rc = ax_proto_recv(self->results, AX_END_COLLECTOR, &msg, &drop);
-            if (rc == 0)
-                break;
-            if (rc < 0) {               /* dropped, counted and logged by proto.c */
-                if (drop.cmd == AX_CMD_RESULT) {
-                    self->rejected++;
-                    ax_metrics_add("arxdigest_collector_results_rejected_total", NULL, 1);
-                }
-                continue;
-            }
-            switch (msg.cmd) {
-            case AX_CMD_RESULT:
-                s_on_result(self, &msg);
-                break;
-            default:                    /* HEARTBEAT: answered */
-                ax_proto_send(self->results, msg.identity, msg.identity_len, AX_CMD_HEARTBEAT, NULL, 0);
-                break;
-            }
-            ax_msg_close(&msg);
-        }
-        int64_t now = ax_mono_ms();
-        if (now - self->last_render_check_ms >= 250) {
-            self->last_render_check_ms = now;
-            s_render_pending(self);
-        }
     }
+    ax_loop_destroy(&loop);
     /* Every RESULT taken was stored before its ACK, so nothing is pending but the last ACKs:
      * let them leave (an ACK lost here only makes the worker re-send). */
     int linger = 1000;
     zmq_setsockopt(self->results, ZMQ_LINGER, &linger, sizeof linger);
     ax_log_info("collector stopping|stored=%" PRIu64 " rejected=%" PRIu64 " refused=%" PRIu64, self->stored,
                 self->rejected, self->refused);
-    return 0;
+    return rc;
 }
 
 ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
@@ -319,7 +294,8 @@ ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
             *err = NULL;
         goto fail;
     }
-    if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0)
+    if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0 ||
+        !(self->renderer = ax_renderer_start(cfg->redis.url, self->output_dir, err)))
         goto fail;
     ax_log_info("collector ready|bind=%s output_dir=%s", cfg->collector.bind, self->output_dir);
     return self;
@@ -335,6 +311,7 @@ void ax_collector_destroy(ax_collector_t **self_p)
     ax_collector_t *self = self_p ? *self_p : NULL;
     if (!self)
         return;
+    ax_renderer_stop(&self->renderer);   /* after the render in progress */
     if (self->results)
         zmq_close(self->results);
     ax_curve_destroy(&self->curve);
