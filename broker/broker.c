@@ -181,11 +181,10 @@ static int s_worker_find(ax_broker_t *self, const ax_msg_t *msg)
     return -1;
 }
 
-static void s_worker_send(ax_broker_t *self, s_worker_t *w, const char *cmd, const void *body,
-                          size_t len)
+static void s_worker_send(ax_broker_t *self, s_worker_t *w, ax_cmd_t cmd, const void *body, size_t len)
 {
     if (ax_proto_send(self->jobs, w->identity, w->identity_len, cmd, body, len) < 0)
-        ax_log_warn("send failed|worker=%s cmd=%s error=\"%s\"", w->name, cmd, zmq_strerror(errno));
+        ax_log_warn("send failed|worker=%s cmd=%s error=\"%s\"", w->name, ax_cmd_name(cmd), zmq_strerror(errno));
     w->last_sent_ms = ax_mono_ms();
 }
 
@@ -270,7 +269,7 @@ static void s_dispatch(ax_broker_t *self)
                       &run->profiles, &job->papers);
         s_worker_t *wk = &self->workers[w];
         size_t size = body.size;
-        if (ax_proto_send_owned(self->jobs, wk->identity, wk->identity_len, "JOB",
+        if (ax_proto_send_owned(self->jobs, wk->identity, wk->identity_len, AX_CMD_JOB,
                                 msgpack_sbuffer_release(&body), size) < 0)
             ax_log_warn("send failed|worker=%s cmd=JOB error=\"%s\"", wk->name, zmq_strerror(errno));
         wk->last_sent_ms = ax_mono_ms();
@@ -299,35 +298,35 @@ static ax_run_job_t *s_leased_job(ax_run_t *run, const ax_ctl_t *ctl, int pendin
 /*  A report without the lease of its job: not the worker's to make (a forged message, or
  *  a stale one from a worker whose lease ran out and was given to another). Changes
  *  nothing; logged (at most one line a second) and counted. */
-static void s_report_refused(const char *cmd, const ax_ctl_t *ctl, const char *peer)
+static void s_report_refused(ax_cmd_t cmd, const ax_ctl_t *ctl, const char *peer)
 {
     static ax_log_quota_t quota;
     unsigned skipped;
     char labels[64];
-    snprintf(labels, sizeof labels, "cmd=\"%s\"", cmd);
+    snprintf(labels, sizeof labels, "cmd=\"%s\"", ax_cmd_name(cmd));
     ax_metrics_add("arxdigest_broker_reports_refused_total", labels, 1);
     if (ax_log_quota(&quota, 1000, &skipped))
-        ax_log_info("report without the job's lease ignored|cmd=%s run=%s job=%" PRIu64 " peer=%s not_logged=%u", cmd,
-                    ctl->run, ctl->job, peer, skipped);
+        ax_log_info("report without the job's lease ignored|cmd=%s run=%s job=%" PRIu64 " peer=%s not_logged=%u",
+                    ax_cmd_name(cmd), ctl->run, ctl->job, peer, skipped);
 }
 
 /*  DONE / FAIL / WORKING for (run, job), from whoever holds the job's lease (protocol.md
  *  section 3): WORKING extends the lease, DONE finishes the job, FAIL re-queues it or, with
  *  state "fatal", fails the whole run. */
-static void s_on_job_report(ax_broker_t *self, const char *cmd, const ax_ctl_t *ctl, const char *peer)
+static void s_on_job_report(ax_broker_t *self, ax_cmd_t cmd, const ax_ctl_t *ctl, const char *peer)
 {
     ax_run_t *run = self->active;
-    if (!run || !ctl->run || strcmp(ctl->run, run->id) != 0) {
-        ax_log_debug("report for an inactive run ignored|cmd=%s run=%s", cmd, ctl->run ? ctl->run : "-");
+    if (!run || strcmp(ctl->run, run->id) != 0) {
+        ax_log_debug("report for an inactive run ignored|cmd=%s run=%s", ax_cmd_name(cmd), ctl->run);
         return;
     }
-    int is_done = strcmp(cmd, "DONE") == 0;
+    int is_done = cmd == AX_CMD_DONE;
     ax_run_job_t *job = s_leased_job(run, ctl, is_done);
     if (!job) {
         s_report_refused(cmd, ctl, peer);
         return;
     }
-    if (strcmp(cmd, "WORKING") == 0) {
+    if (cmd == AX_CMD_WORKING) {
         job->deadline_ms = ax_mono_ms() + self->t.lease_ms;
         return;
     }
@@ -345,71 +344,68 @@ static void s_on_job_report(ax_broker_t *self, const char *cmd, const ax_ctl_t *
         s_job_retry(self, run, job, ctl->reason ? ctl->reason : "worker reported failure");
 }
 
+/*  READY from a peer we do not know: it becomes worker i (returned), or -1 on OOM. */
+static int s_worker_join(ax_broker_t *self, const ax_msg_t *msg)
+{
+    const ax_ctl_t *ctl = &msg->body.ctl;
+    if (self->n_workers == self->cap_workers) {
+        size_t cap = self->cap_workers ? self->cap_workers * 2 : 8;
+        s_worker_t *p = realloc(self->workers, cap * sizeof *p);
+        if (!p)
+            return -1;
+        self->workers = p;
+        self->cap_workers = cap;
+    }
+    s_worker_t *w = &self->workers[self->n_workers];
+    memset(w, 0, sizeof *w);
+    memcpy(w->identity, msg->identity, msg->identity_len);
+    w->identity_len = msg->identity_len;
+    w->name = strdup(ctl->worker);
+    w->last_sent_ms = ax_mono_ms();
+    ax_log_info("worker joined|worker=%s credit=%u heartbeat_ms=%u", w->name, ctl->credit, ctl->heartbeat_ms);
+    return (int) self->n_workers++;
+}
+
+/*  A message from a worker: a command the jobs socket receives, its body checked
+ *  (proto.h). READY registers a new peer; any other command from a peer we do not know is
+ *  answered RESET, after a DONE or FAIL with its job's lease is counted. */
 static void s_on_worker_msg(ax_broker_t *self, ax_msg_t *msg)
 {
     int i = s_worker_find(self, msg);
-    size_t len;
-    const char *body = ax_msg_body(msg, &len);
-    ax_ctl_t ctl = {0};
-    char *err = NULL;
-    int is_hb = strcmp(msg->command, "HEARTBEAT") == 0, is_bye = strcmp(msg->command, "BYE") == 0;
-    static const char *known[] = {"READY", "DONE", "FAIL", "WORKING", "HEARTBEAT", "BYE"};
-    size_t k = 0;
-    while (k < sizeof known / sizeof *known && strcmp(msg->command, known[k]) != 0)
-        k++;
-    if (k == sizeof known / sizeof *known) {
-        ax_log_warn("unknown command dropped|peer=%s cmd=%s", ax_proto_peer(msg), msg->command);
-        return;
-    }
-    if (!is_hb && !is_bye && ax_ctl_decode(body, len, &ctl, &err) < 0) {
-        ax_log_warn("bad message dropped|peer=%s cmd=%s error=\"%s\"", ax_proto_peer(msg), msg->command,
-                    err ? err : "?");
-        free(err);
-        return;
-    }
-    if (strcmp(msg->command, "READY") == 0) {
-        if (i < 0) {
-            if (self->n_workers == self->cap_workers) {
-                size_t cap = self->cap_workers ? self->cap_workers * 2 : 8;
-                s_worker_t *p = realloc(self->workers, cap * sizeof *p);
-                if (!p)
-                    goto done;
-                self->workers = p;
-                self->cap_workers = cap;
-            }
-            i = (int) self->n_workers++;
-            s_worker_t *w = &self->workers[i];
-            memset(w, 0, sizeof *w);
-            memcpy(w->identity, msg->identity, msg->identity_len);
-            w->identity_len = msg->identity_len;
-            w->name = strdup(ctl.worker ? ctl.worker : ax_proto_peer(msg));
-            w->last_sent_ms = ax_mono_ms();
-            ax_log_info("worker joined|worker=%s credit=%u heartbeat_ms=%u", w->name, ctl.credit, ctl.heartbeat_ms);
-        }
-        self->workers[i].credit += ctl.credit;
-        if (ctl.heartbeat_ms)
-            self->workers[i].heartbeat_ms = (int) ctl.heartbeat_ms;
-    } else if (i < 0) {
+    const ax_ctl_t *ctl = &msg->body.ctl;       /* all 0 for HEARTBEAT and BYE */
+    if (i < 0 && msg->cmd != AX_CMD_READY) {
         /* Unknown peer (it reconnected with a new identity, or was declared dead): a DONE
          * or FAIL that carries its job's lease still counts, then it must re-announce
          * itself. */
-        if (strcmp(msg->command, "DONE") == 0 || strcmp(msg->command, "FAIL") == 0)
-            s_on_job_report(self, msg->command, &ctl, ax_proto_peer(msg));
-        ax_proto_send(self->jobs, msg->identity, msg->identity_len, "RESET", NULL, 0);
-        goto done;
-    } else if (is_bye) {
+        if (msg->cmd == AX_CMD_DONE || msg->cmd == AX_CMD_FAIL)
+            s_on_job_report(self, msg->cmd, ctl, ax_proto_peer(msg));
+        ax_proto_send(self->jobs, msg->identity, msg->identity_len, AX_CMD_RESET, NULL, 0);
+        return;
+    }
+    switch (msg->cmd) {
+    case AX_CMD_READY:
+        if (i < 0 && (i = s_worker_join(self, msg)) < 0)
+            return;
+        self->workers[i].credit += ctl->credit;
+        if (ctl->heartbeat_ms)
+            self->workers[i].heartbeat_ms = (int) ctl->heartbeat_ms;
+        break;
+    case AX_CMD_BYE:
         s_worker_handback(self, (size_t) i);
         s_worker_remove(self, (size_t) i, "said BYE");
-        goto done;
-    } else if (!is_hb) {
-        self->workers[i].credit += ctl.credit;
-        s_on_job_report(self, msg->command, &ctl, self->workers[i].name);
+        return;
+    case AX_CMD_WORKING:
+    case AX_CMD_DONE:
+    case AX_CMD_FAIL:
+        self->workers[i].credit += ctl->credit;
+        s_on_job_report(self, msg->cmd, ctl, self->workers[i].name);
+        break;
+    default:                                    /* HEARTBEAT: only a sign of life */
+        break;
     }
     i = s_worker_find(self, msg);
     if (i >= 0)
         self->workers[i].last_seen_ms = ax_mono_ms();
-done:
-    ax_ctl_clear(&ctl);
 }
 
 /* ---------------------------------------------------------------- control */
@@ -448,32 +444,23 @@ static char *s_not_working(ax_broker_t *self, redisContext *c)
  *  FIFO would block), record the run in Redis and queue it. A request id seen before
  *  gets the run it created; past the request's deadline nothing is created (run.c).
  *  Replies OK {run} or ERROR {error}. The file itself is opened and read on the
- *  source's own thread. */
-static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_t *reply)
+ *  source's own thread. spec (the request's, checked by proto.h) is taken by the run it
+ *  creates (zeroed), else left to the caller. */
+static void s_on_submit(ax_broker_t *self, ax_runspec_t *spec, ax_ctl_t *reply)
 {
     char *err = NULL;
-    ax_runspec_t spec;
     redisContext *c = s_redis(self);
-    if (ax_runspec_decode(body, len, &spec, &err) < 0) {
-        if (asprintf(&reply->error, "bad run spec: %s", err ? err : "?") < 0)
-            reply->error = NULL;
-        free(err);
-        return;
-    }
     reply->error = s_not_working(self, c);
-    if (!reply->error && spec.request) {
-        int rc = ax_run_by_request(c, spec.request, &reply->run, &err);
+    if (!reply->error && spec->request) {
+        int rc = ax_run_by_request(c, spec->request, &reply->run, &err);
         if (rc < 0)
             reply->error = err ? err : strdup("out of memory");
         else if (rc == 1)
-            ax_log_info("run submitted again, same run|run=%s request=%s", reply->run, spec.request);
+            ax_log_info("run submitted again, same run|run=%s request=%s", reply->run, spec->request);
     }
-    if (reply->error || reply->run) {
-        ax_runspec_clear(&spec);
+    if (reply->error || reply->run)
         return;
-    }
-    ax_run_t *run = ax_run_create(c, &spec, self->arxiv, &err);
-    ax_runspec_clear(&spec);
+    ax_run_t *run = ax_run_create(c, spec, self->arxiv, &err);
     if (!run) {
         reply->error = err ? err : strdup("cannot create the run");
         return;
@@ -490,18 +477,11 @@ static void s_on_submit(ax_broker_t *self, const char *body, size_t len, ax_ctl_
 }
 
 /*  STATUS {run}: the run's state as recorded in Redis; without a run, the active one's. */
-static void s_on_status(ax_broker_t *self, const char *body, size_t len, ax_ctl_t *reply)
+static void s_on_status(ax_broker_t *self, const ax_ctl_t *req, ax_ctl_t *reply)
 {
-    ax_ctl_t req = {0};
     char *err = NULL, key[300];
     redisContext *c = s_redis(self);
-    if (body && ax_ctl_decode(body, len, &req, &err) < 0) {
-        if (asprintf(&reply->error, "bad STATUS body: %s", err ? err : "?") < 0)
-            reply->error = NULL;
-        free(err);
-        return;
-    }
-    const char *run = req.run ? req.run : self->active ? self->active->id : NULL;
+    const char *run = req->run ? req->run : self->active ? self->active->id : NULL;
     if (!run)
         reply->state = strdup(self->lease.state == AX_LEASE_TAKEN ? "standby"
                               : self->ready                      ? "idle"
@@ -518,40 +498,30 @@ static void s_on_status(ax_broker_t *self, const char *body, size_t len, ax_ctl_
         freeReplyObject(r);
         free(err);
     }
-    ax_ctl_clear(&req);
 }
 
+/*  One control request, answered at once: OK or ERROR. A request dropped by proto.h (bad
+ *  frames, a body that does not decode, a required key missing) is answered ERROR with
+ *  what was wrong. */
 static void s_on_control(ax_broker_t *self)
 {
     ax_msg_t msg;
-    char *err = NULL;
-    int rc = ax_proto_recv(self->control, 0, &msg, &err);
+    ax_drop_info_t drop;
+    int rc = ax_proto_recv(self->control, AX_END_CONTROL, &msg, &drop);
     if (rc == 0)
         return;
     ax_ctl_t reply = {0};
-    if (rc < 0) {
-        reply.error = err ? err : strdup("malformed request");
-        err = NULL;
-    } else if (strcmp(msg.command, "SUBMIT") == 0) {
-        size_t len;
-        const char *body = ax_msg_body(&msg, &len);
-        s_on_submit(self, body, len, &reply);
-    } else if (strcmp(msg.command, "STATUS") == 0) {
-        size_t len;
-        const char *body = ax_msg_body(&msg, &len);
-        s_on_status(self, body, len, &reply);
-    } else
-        reply.error = strdup("unknown command");
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    ax_ctl_encode(&sb, &reply);
+    if (rc < 0)
+        reply.error = strdup(drop.error);
+    else if (msg.cmd == AX_CMD_SUBMIT)
+        s_on_submit(self, &msg.body.spec, &reply);
+    else                                        /* STATUS: the only other one the socket receives */
+        s_on_status(self, &msg.body.ctl, &reply);
     /* REP must answer every request, or the socket is stuck. */
-    if (ax_proto_send(self->control, NULL, 0, reply.error ? "ERROR" : "OK", sb.data, sb.size) < 0)
+    if (ax_proto_send_ctl(self->control, NULL, 0, reply.error ? AX_CMD_ERROR : AX_CMD_OK, &reply) < 0)
         ax_log_warn("control reply failed|error=\"%s\"", zmq_strerror(errno));
-    msgpack_sbuffer_destroy(&sb);
     ax_ctl_clear(&reply);
     ax_msg_close(&msg);
-    free(err);
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -579,7 +549,7 @@ static void s_check_leases_and_heartbeats(ax_broker_t *self)
         }
         /* ... and heartbeated at the faster one, so it never thinks us dead either. */
         if (now - w->last_sent_ms >= (w->heartbeat_ms < self->t.heartbeat_ms ? w->heartbeat_ms : self->t.heartbeat_ms))
-            s_worker_send(self, w, "HEARTBEAT", NULL, 0);
+            s_worker_send(self, w, AX_CMD_HEARTBEAT, NULL, 0);
         i++;
     }
 }
@@ -744,16 +714,11 @@ int ax_broker_run(ax_broker_t *self)
         if (items[0].revents & ZMQ_POLLIN) {
             for (int n = 0; n < 1000; n++) {
                 ax_msg_t msg;
-                char *err = NULL;
-                int rc = ax_proto_recv(self->jobs, 1, &msg, &err);
+                int rc = ax_proto_recv(self->jobs, AX_END_BROKER, &msg, NULL);
                 if (rc == 0)
                     break;
-                if (rc < 0) {
-                    ax_log_warn("garbage dropped|socket=jobs peer=%s error=\"%s\"", ax_proto_peer(&msg),
-                                err ? err : "?");
-                    free(err);
-                    continue;
-                }
+                if (rc < 0)
+                    continue;           /* dropped, counted and logged by proto.c */
                 s_on_worker_msg(self, &msg);
                 ax_msg_close(&msg);
             }

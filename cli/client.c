@@ -76,7 +76,7 @@ char *ax_client_submit(const ax_config_t *cfg, const char *control)
     }
     /* REQ sends block until connected; poll for writability with a deadline. */
     zmq_pollitem_t out = {req, 0, ZMQ_POLLOUT, 0};
-    if (zmq_poll(&out, 1, 10000) <= 0 || ax_proto_send(req, NULL, 0, "SUBMIT", sb.data, sb.size) < 0) {
+    if (zmq_poll(&out, 1, 10000) <= 0 || ax_proto_send(req, NULL, 0, AX_CMD_SUBMIT, sb.data, sb.size) < 0) {
         fprintf(stderr, "arxdigest: the broker at %s does not answer\n", control);
         goto done;
     }
@@ -87,25 +87,18 @@ char *ax_client_submit(const ax_config_t *cfg, const char *control)
         goto done;
     }
     ax_msg_t msg;
-    char *err = NULL;
-    if (ax_proto_recv(req, 0, &msg, &err) != 1) {
-        fprintf(stderr, "arxdigest: bad reply from the broker: %s\n", err ? err : "?");
-        free(err);
+    ax_drop_info_t drop;
+    if (ax_proto_recv(req, AX_END_CLIENT, &msg, &drop) != 1) {
+        fprintf(stderr, "arxdigest: bad reply from the broker: %s\n", drop.error[0] ? drop.error : "?");
         goto done;
     }
-    size_t len;
-    const char *body = ax_msg_body(&msg, &len);
-    ax_ctl_t reply;
-    if (ax_ctl_decode(body, len, &reply, &err) < 0) {
-        fprintf(stderr, "arxdigest: bad reply from the broker: %s\n", err ? err : "?");
-        free(err);
-    } else if (strcmp(msg.command, "OK") != 0 || !reply.run) {
-        fprintf(stderr, "arxdigest: the broker refused the run: %s\n", reply.error ? reply.error : msg.command);
+    ax_ctl_t *reply = &msg.body.ctl;
+    if (msg.cmd != AX_CMD_OK || !reply->run) {
+        fprintf(stderr, "arxdigest: the broker refused the run: %s\n", reply->error ? reply->error : ax_cmd_name(msg.cmd));
     } else {
-        run = reply.run;
-        reply.run = NULL;
+        run = reply->run;
+        reply->run = NULL;
     }
-    ax_ctl_clear(&reply);
     ax_msg_close(&msg);
 done:
     msgpack_sbuffer_destroy(&sb);

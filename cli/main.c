@@ -39,8 +39,22 @@ static void s_usage(FILE *out)
             "  --set KEY=VALUE     set any config key, e.g. --set broker.job_size=128\n");
 }
 
+/*  The subcommands: argv[1] is turned into one once (main), then switched on. */
+typedef enum { S_RUN, S_SUBMIT, S_STATUS, S_RENDER, S_KEYGEN, S_UNKNOWN } s_cmd_t;
+
+static const char *const s_cmd_names[S_UNKNOWN] = {"run", "submit", "status", "render", "keygen"};
+
+static s_cmd_t s_cmd_lookup(const char *name)
+{
+    int c = 0;
+    while (c < S_UNKNOWN && strcmp(s_cmd_names[c], name) != 0)
+        c++;
+    return (s_cmd_t) c;
+}
+
 typedef struct {
-    const char *command, *config, *workers, *broker, *run;
+    s_cmd_t cmd;
+    const char *config, *workers, *broker, *run;
     const char *group_by;           /* --group-by as given (render: else the run's own) */
     int wait;
 } s_args_t;
@@ -287,7 +301,7 @@ static int s_cmd_redis(ax_config_t *cfg, const s_args_t *a)
         return 1;
     }
     int rc;
-    if (strcmp(a->command, "status") == 0)
+    if (a->cmd == S_STATUS)
         rc = s_cmd_status(c, cfg, a->run);
     else if (!a->run) {
         fprintf(stderr, "arxdigest: render needs a run id (see `arxdigest status`)\n");
@@ -315,12 +329,11 @@ int main(int argc, char **argv)
         s_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    s_args_t a = {.command = argv[1]};
-    if (strcmp(a.command, "keygen") == 0)
+    s_args_t a = {.cmd = s_cmd_lookup(argv[1])};
+    if (a.cmd == S_KEYGEN)
         return ax_cli_keygen(argc, argv);
-    if (strcmp(a.command, "run") != 0 && strcmp(a.command, "submit") != 0 && strcmp(a.command, "status") != 0 &&
-        strcmp(a.command, "render") != 0) {
-        fprintf(stderr, "arxdigest: unknown command '%s'\n", a.command);
+    if (a.cmd == S_UNKNOWN) {
+        fprintf(stderr, "arxdigest: unknown command '%s'\n", argv[1]);
         s_usage(stderr);
         return 2;
     }
@@ -330,12 +343,17 @@ int main(int argc, char **argv)
         return code;
     ax_signals_install();
     ax_store_namespace_set(cfg->redis.namespace);      /* validated with the config */
-    if (strcmp(a.command, "run") == 0)
+    switch (a.cmd) {
+    case S_RUN:
         code = s_cmd_run(cfg, &a);
-    else if (strcmp(a.command, "submit") == 0)
+        break;
+    case S_SUBMIT:
         code = s_cmd_submit(cfg, &a);
-    else
+        break;
+    default:                                    /* status, render */
         code = s_cmd_redis(cfg, &a);
+        break;
+    }
     ax_config_destroy(&cfg);
     return code;
 }

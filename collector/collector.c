@@ -171,51 +171,38 @@ static void s_refused(ax_collector_t *self, const ax_msg_t *msg, const ax_result
 static void s_ack(ax_collector_t *self, const ax_msg_t *msg, const ax_result_t *res)
 {
     ax_ctl_t ack = {.run = res->run, .job = res->job};
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    ax_ctl_encode(&sb, &ack);
-    if (ax_proto_send(self->results, msg->identity, msg->identity_len, "ACK", sb.data, sb.size) < 0)
+    if (ax_proto_send_ctl(self->results, msg->identity, msg->identity_len, AX_CMD_ACK, &ack) < 0)
         ax_log_warn("ACK not sent|run=%s job=%" PRIu64 " error=\"%s\"", res->run, res->job, zmq_strerror(errno));
     else
         ax_metrics_add("arxdigest_collector_acks_total", NULL, 1);
-    msgpack_sbuffer_destroy(&sb);
 }
 
-/*  RESULT: decode, check, store, and only then ACK. A result that cannot be stored now
- *  (Redis) is not ACKed: the worker re-sends it. One that does not belong is never
- *  stored: ACKed when its run or job is finished (re-sending it can change nothing), not
- *  ACKed when it does not match its job (protocol.md section 4). */
+/*  RESULT (decoded and checked by proto.c): check it belongs, store, and only then ACK. A
+ *  result that cannot be stored now (Redis) is not ACKed: the worker re-sends it. One
+ *  that does not belong is never stored: ACKed when its run or job is finished
+ *  (re-sending it can change nothing), not ACKed when it does not match its job
+ *  (protocol.md section 4). */
 static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
 {
-    size_t len;
-    const char *body = ax_msg_body(msg, &len);
-    ax_result_t res;
+    const ax_result_t *res = &msg->body.result;
     char *err = NULL;
     const char *reason = "?";
-    if (ax_result_decode(body, len, &res, &err) < 0) {
-        self->rejected++;
-        ax_metrics_add("arxdigest_collector_results_rejected_total", NULL, 1);
-        ax_log_warn("bad RESULT dropped|peer=%s error=\"%s\"", ax_proto_peer(msg), err ? err : "?");
-        free(err);
-        return;
-    }
     redisContext *c = s_redis(self);
-    int rc = c ? s_store(self, c, &res, &reason, &err) : AX_STORE_ERROR;
+    int rc = c ? s_store(self, c, res, &reason, &err) : AX_STORE_ERROR;
     if (rc == AX_STORE_ERROR) {
-        ax_log_warn("result not stored, no ACK|run=%s job=%" PRIu64 " error=\"%s\"", res.run, res.job,
+        ax_log_warn("result not stored, no ACK|run=%s job=%" PRIu64 " error=\"%s\"", res->run, res->job,
                     err ? err : "redis unreachable");
         ax_metrics_add("arxdigest_collector_results_unstored_total", NULL, 1);
     } else if (rc != AX_STORE_STORED)
-        s_refused(self, msg, &res, rc, reason, err);
+        s_refused(self, msg, res, rc, reason, err);
     free(err);
     if (rc == AX_STORE_STORED) {
         self->stored++;
         ax_metrics_add("arxdigest_collector_results_stored_total", NULL, 1);
-        s_count_verdicts(&res);
+        s_count_verdicts(res);
     }
     if (rc == AX_STORE_STORED || rc == AX_STORE_FINISHED)
-        s_ack(self, msg, &res);
-    ax_result_clear(&res);
+        s_ack(self, msg, res);
 }
 
 /*  The results socket is readable: up to 256 messages a turn (the loop's other work,
@@ -226,21 +213,25 @@ static int s_on_results(ax_loop_t *loop, zmq_pollitem_t *item, void *arg)
     (void) loop, (void) item;
     for (int n = 0; n < 256; n++) {
         ax_msg_t msg;
-        char *err = NULL;
-        int rc = ax_proto_recv(self->results, 1, &msg, &err);
+        ax_drop_info_t drop;
+        int rc = ax_proto_recv(self->results, AX_END_COLLECTOR, &msg, &drop);
         if (rc == 0)
             break;
-        if (rc < 0) {
-            ax_log_warn("garbage dropped|socket=results peer=%s error=\"%s\"", ax_proto_peer(&msg), err ? err : "?");
-            free(err);
+        if (rc < 0) {                   /* dropped, counted and logged by proto.c */
+            if (drop.cmd == AX_CMD_RESULT) {
+                self->rejected++;
+                ax_metrics_add("arxdigest_collector_results_rejected_total", NULL, 1);
+            }
             continue;
         }
-        if (strcmp(msg.command, "RESULT") == 0)
+        switch (msg.cmd) {
+        case AX_CMD_RESULT:
             s_on_result(self, &msg);
-        else if (strcmp(msg.command, "HEARTBEAT") == 0)
-            ax_proto_send(self->results, msg.identity, msg.identity_len, "HEARTBEAT", NULL, 0);
-        else
-            ax_log_warn("unknown command dropped|peer=%s cmd=%s", ax_proto_peer(&msg), msg.command);
+            break;
+        default:                        /* HEARTBEAT: answered */
+            ax_proto_send(self->results, msg.identity, msg.identity_len, AX_CMD_HEARTBEAT, NULL, 0);
+            break;
+        }
         ax_msg_close(&msg);
     }
     return 0;

@@ -246,32 +246,39 @@ void ax_runspec_encode(msgpack_sbuffer *buf, const ax_runspec_t *s)
         ax_pack_profile(&pk, &s->profiles[i]);
 }
 
-void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *c)
+static int s_named(const char *const *keys, const char *key)
 {
+    for (; keys && *keys; keys++)
+        if (strcmp(*keys, key) == 0)
+            return 1;
+    return 0;
+}
+
+void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *c, const char *const *always)
+{
+    const struct {
+        const char *key, *str;      /* a string field: str; else num */
+        uint64_t num;
+        int is_str;
+    } f[] = {{"run", c->run, 0, 1},        {"job", NULL, c->job, 0},         {"lease", NULL, c->lease, 0},
+             {"credit", NULL, c->credit, 0}, {"hb", NULL, c->heartbeat_ms, 0}, {"reason", c->reason, 0, 1},
+             {"worker", c->worker, 0, 1},  {"state", c->state, 0, 1},        {"error", c->error, 0, 1}};
+    int put[sizeof f / sizeof *f];
+    size_t n = 1;
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        put[i] = (f[i].is_str ? f[i].str != NULL : f[i].num != 0) || s_named(always, f[i].key);
+        n += (size_t) put[i];
+    }
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    int n = 1 + !!c->run + !!c->job + !!c->lease + !!c->credit + !!c->heartbeat_ms + !!c->reason + !!c->worker + !!c->state +
-            !!c->error;
-    msgpack_pack_map(&pk, (size_t) n);
+    msgpack_pack_map(&pk, n);
     s_pack_kv_uint(&pk, "v", AX_SCHEMA_VERSION);
-    if (c->run)
-        s_pack_kv_str(&pk, "run", c->run);
-    if (c->job)
-        s_pack_kv_uint(&pk, "job", c->job);
-    if (c->lease)
-        s_pack_kv_uint(&pk, "lease", c->lease);
-    if (c->credit)
-        s_pack_kv_uint(&pk, "credit", c->credit);
-    if (c->heartbeat_ms)
-        s_pack_kv_uint(&pk, "hb", c->heartbeat_ms);
-    if (c->reason)
-        s_pack_kv_str(&pk, "reason", c->reason);
-    if (c->worker)
-        s_pack_kv_str(&pk, "worker", c->worker);
-    if (c->state)
-        s_pack_kv_str(&pk, "state", c->state);
-    if (c->error)
-        s_pack_kv_str(&pk, "error", c->error);
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        if (put[i] && f[i].is_str)
+            s_pack_kv_str(&pk, f[i].key, f[i].str);
+        else if (put[i])
+            s_pack_kv_uint(&pk, f[i].key, f[i].num);
+    }
 }
 
 /* ---------------------------------------------------------------- decoding */
@@ -279,6 +286,7 @@ void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *c)
 /*  Decoding context: the first error wins and carries its field path. */
 typedef struct {
     char *err;
+    int missing;                    /* the error is a required key's absence (s_open) */
 } s_dec_t;
 
 static int s_fail(s_dec_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -594,9 +602,10 @@ static int s_precheck(const unsigned char *p, size_t len)
     return off == len ? 0 : -2;          /* a whole object, then trailing bytes */
 }
 
-/*  Unpacks data into *msg and checks it is one map with a known schema version. The
- *  whole buffer must be consumed: trailing bytes are garbage. */
-static int s_open(s_dec_t *d, const char *data, size_t len, msgpack_unpacked *msg)
+/*  Unpacks data into *msg and checks it is one map with a known schema version that
+ *  holds every key of required (NULL-terminated, NULL = none) with a value other than
+ *  nil. The whole buffer must be consumed: trailing bytes are garbage. */
+static int s_open(s_dec_t *d, const char *data, size_t len, msgpack_unpacked *msg, const char *const *required)
 {
     size_t off = 0;
     msgpack_unpacked_init(msg);
@@ -622,6 +631,13 @@ static int s_open(s_dec_t *d, const char *data, size_t len, msgpack_unpacked *ms
     if (v == 0 || v > AX_SCHEMA_VERSION)
         return s_fail(d, "unsupported schema version %llu (this build knows %d)",
                       (unsigned long long) v, AX_SCHEMA_VERSION);
+    for (; required && *required; required++) {
+        const msgpack_object *o = s_get(&msg->data, *required);
+        if (!o || o->type == MSGPACK_OBJECT_NIL) {
+            d->missing = 1;
+            return s_fail(d, "%s: missing", *required);
+        }
+    }
     return 0;
 }
 
@@ -634,17 +650,17 @@ static int s_close(s_dec_t *d, msgpack_unpacked *msg, int rc, char **err)
         *err = d->err;
     else
         free(d->err);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? (d->missing ? -2 : -1) : 0;
 }
 
-int ax_job_decode(const char *data, size_t len, ax_job_t *job, char **err)
+static int s_job_decode(const char *data, size_t len, const char *const *required, ax_job_t *job, char **err)
 {
     s_dec_t d = {0};
     msgpack_unpacked msg;
     const msgpack_object *profiles = NULL, *papers = NULL;
     uint64_t u = 0;
     memset(job, 0, sizeof *job);
-    int rc = s_open(&d, data, len, &msg);
+    int rc = s_open(&d, data, len, &msg, required);
     const msgpack_object *m = &msg.data;
     if (rc == 0)
         rc = s_get_str(&d, m, "", "run", 1, &job->run);
@@ -711,14 +727,14 @@ int ax_papers_decode(const char *data, size_t len, ax_paper_t **papers, size_t *
     return s_close(&d, &msg, rc, err);
 }
 
-int ax_result_decode(const char *data, size_t len, ax_result_t *r, char **err)
+static int s_result_decode(const char *data, size_t len, const char *const *required, ax_result_t *r, char **err)
 {
     s_dec_t d = {0};
     msgpack_unpacked msg;
     const msgpack_object *items = NULL;
     uint64_t u = 0;
     memset(r, 0, sizeof *r);
-    int rc = s_open(&d, data, len, &msg);
+    int rc = s_open(&d, data, len, &msg, required);
     const msgpack_object *m = &msg.data;
     if (rc == 0)
         rc = s_get_str(&d, m, "", "run", 1, &r->run);
@@ -766,7 +782,7 @@ int ax_entry_decode(const char *data, size_t len, ax_entry_t *e, char **err)
     msgpack_unpacked msg;
     char *profile = NULL;
     memset(e, 0, sizeof *e);
-    int rc = s_open(&d, data, len, &msg);
+    int rc = s_open(&d, data, len, &msg, NULL);
     if (rc == 0)
         rc = s_get_str(&d, &msg.data, "", "profile", 1, &profile);
     if (rc == 0)
@@ -779,14 +795,14 @@ int ax_entry_decode(const char *data, size_t len, ax_entry_t *e, char **err)
     return s_close(&d, &msg, rc, err);
 }
 
-int ax_runspec_decode(const char *data, size_t len, ax_runspec_t *s, char **err)
+static int s_runspec_decode(const char *data, size_t len, const char *const *required, ax_runspec_t *s, char **err)
 {
     s_dec_t d = {0};
     msgpack_unpacked msg;
     const msgpack_object *profiles = NULL;
     uint64_t u = 0;
     memset(s, 0, sizeof *s);
-    int rc = s_open(&d, data, len, &msg);
+    int rc = s_open(&d, data, len, &msg, required);
     const msgpack_object *m = &msg.data;
     if (rc == 0)
         rc = s_get_str(&d, m, "", "source", 1, &s->source);
@@ -820,13 +836,13 @@ int ax_runspec_decode(const char *data, size_t len, ax_runspec_t *s, char **err)
     return s_close(&d, &msg, rc, err);
 }
 
-int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *c, char **err)
+static int s_ctl_decode(const char *data, size_t len, const char *const *required, ax_ctl_t *c, char **err)
 {
     s_dec_t d = {0};
     msgpack_unpacked msg;
     uint64_t credit = 0, hb = 0;
     memset(c, 0, sizeof *c);
-    int rc = s_open(&d, data, len, &msg);
+    int rc = s_open(&d, data, len, &msg, required);
     const msgpack_object *m = &msg.data;
     if (rc == 0 &&
         (s_get_str(&d, m, "", "run", 0, &c->run) < 0 ||
@@ -846,7 +862,68 @@ int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *c, char **err)
     return s_close(&d, &msg, rc, err);
 }
 
+int ax_job_decode(const char *data, size_t len, ax_job_t *job, char **err)
+{
+    return s_job_decode(data, len, NULL, job, err);
+}
+
+int ax_result_decode(const char *data, size_t len, ax_result_t *result, char **err)
+{
+    return s_result_decode(data, len, NULL, result, err);
+}
+
+int ax_runspec_decode(const char *data, size_t len, ax_runspec_t *spec, char **err)
+{
+    return s_runspec_decode(data, len, NULL, spec, err);
+}
+
+int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *ctl, char **err)
+{
+    return s_ctl_decode(data, len, NULL, ctl, err);
+}
+
+int ax_body_decode(ax_body_kind_t kind, const char *data, size_t len, const char *const *required, ax_body_t *body,
+                   char **err)
+{
+    memset(body, 0, sizeof *body);
+    switch (kind) {
+    case AX_BODY_CTL:
+        return s_ctl_decode(data, len, required, &body->ctl, err);
+    case AX_BODY_JOB:
+        return s_job_decode(data, len, required, &body->job, err);
+    case AX_BODY_RESULT:
+        return s_result_decode(data, len, required, &body->result, err);
+    case AX_BODY_RUNSPEC:
+        return s_runspec_decode(data, len, required, &body->spec, err);
+    case AX_BODY_NONE:
+        break;
+    }
+    if (err)
+        *err = strdup("this command has no body");
+    return -1;
+}
+
 /* ---------------------------------------------------------------- destructors */
+
+void ax_body_clear(ax_body_kind_t kind, ax_body_t *body)
+{
+    switch (kind) {
+    case AX_BODY_CTL:
+        ax_ctl_clear(&body->ctl);
+        break;
+    case AX_BODY_JOB:
+        ax_job_clear(&body->job);
+        break;
+    case AX_BODY_RESULT:
+        ax_result_clear(&body->result);
+        break;
+    case AX_BODY_RUNSPEC:
+        ax_runspec_clear(&body->spec);
+        break;
+    case AX_BODY_NONE:
+        break;
+    }
+}
 
 void ax_job_clear(ax_job_t *job)
 {

@@ -73,6 +73,17 @@ typedef struct {
     char *error;
 } ax_ctl_t;
 
+/*  The schema of a body: proto.h's command table says which one each command carries. */
+typedef enum { AX_BODY_NONE, AX_BODY_CTL, AX_BODY_JOB, AX_BODY_RESULT, AX_BODY_RUNSPEC } ax_body_kind_t;
+
+/*  A decoded body; the member of its kind is the valid one. */
+typedef union {
+    ax_ctl_t ctl;
+    ax_job_t job;
+    ax_result_t result;
+    ax_runspec_t spec;
+} ax_body_t;
+
 void ax_job_clear(ax_job_t *job);
 void ax_item_clear(ax_item_t *item, size_t n_profiles);
 void ax_result_clear(ax_result_t *result);
@@ -108,7 +119,19 @@ int ax_entry_decode(const char *data, size_t len, ax_entry_t *entry, char **err)
 void ax_runspec_encode(msgpack_sbuffer *buf, const ax_runspec_t *spec);
 int ax_runspec_decode(const char *data, size_t len, ax_runspec_t *spec, char **err);
 
-void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *ctl);
+/*  A control body: a field is written when it is set (not 0 / NULL) or named in always
+ *  (NULL-terminated, NULL = none), so the keys a command requires are on the wire also
+ *  when they are 0. */
+void ax_ctl_encode(msgpack_sbuffer *buf, const ax_ctl_t *ctl, const char *const *always);
 int ax_ctl_decode(const char *data, size_t len, ax_ctl_t *ctl, char **err);
+
+/*  A body of kind (not AX_BODY_NONE) from the wire: first every key of required
+ *  (NULL-terminated, NULL = none) must be in the map and not nil, else -2 with
+ *  "KEY: missing" in *err; then the kind's decoder above (-1 with its error). 0 / -1 /
+ *  -2; on failure the body is cleared. */
+int ax_body_decode(ax_body_kind_t kind, const char *data, size_t len, const char *const *required, ax_body_t *body,
+                   char **err);
+/*  Frees what a decoded body of kind owns (nothing for AX_BODY_NONE). */
+void ax_body_clear(ax_body_kind_t kind, ax_body_t *body);
 
 #endif

@@ -88,6 +88,8 @@ typedef struct {
 static const s_def_t s_catalogue[] = {
     {"*", "arxdigest_process_start_time_seconds", G, "Start time of the process, unix seconds.", ""},
     {"*", S_FOLDED, C, "Updates of label sets beyond the cap of a metric, counted in its _other series.", NULL},
+    {"*", "arxdigest_protocol_frames_dropped_total", C,
+     "Messages dropped as malformed (docs/protocol.md section 2), by socket and reason.", NULL},
     {"broker", "arxdigest_broker_jobs_queued", G, "Jobs of the active run waiting for a worker.", ""},
     {"broker", "arxdigest_broker_jobs_in_flight", G, "Jobs leased to workers.", ""},
     {"broker", "arxdigest_broker_jobs_created_total", C, "Jobs created from harvested papers.", ""},

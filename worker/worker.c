@@ -86,28 +86,20 @@ static void *s_connect(ax_worker_t *self, const char *endpoint)
     return s;
 }
 
-static int s_send_ctl(void *socket, const char *cmd, const ax_ctl_t *ctl)
+/*  Sends cmd to the broker, with ctl as its body (NULL for a command without one). */
+static int s_to_broker(ax_worker_t *self, ax_cmd_t cmd, const ax_ctl_t *ctl)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    ax_ctl_encode(&sb, ctl);
-    int rc = ax_proto_send(socket, NULL, 0, cmd, sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-    return rc;
-}
-
-static int s_to_broker(ax_worker_t *self, const char *cmd, const ax_ctl_t *ctl)
-{
-    int rc = ctl ? s_send_ctl(self->broker, cmd, ctl) : ax_proto_send(self->broker, NULL, 0, cmd, NULL, 0);
+    int rc = ctl ? ax_proto_send_ctl(self->broker, NULL, 0, cmd, ctl) : ax_proto_send(self->broker, NULL, 0, cmd, NULL, 0);
     static int64_t logged_ms = -30000;  /* a broker that refuses us: one line per 30 s, not per heartbeat */
     static unsigned quiet;
     if (rc < 0 && ax_mono_ms() - logged_ms >= 30000) {
-        ax_log_warn("send to broker failed|cmd=%s error=\"%s\" not_logged_since=%u", cmd, zmq_strerror(errno), quiet);
+        ax_log_warn("send to broker failed|cmd=%s error=\"%s\" not_logged_since=%u", ax_cmd_name(cmd),
+                    zmq_strerror(errno), quiet);
         logged_ms = ax_mono_ms();
         quiet = 0;
     } else if (rc < 0)
         quiet++;
-    else if (strcmp(cmd, "FAIL") == 0)
+    else if (cmd == AX_CMD_FAIL)
         ax_metrics_add("arxdigest_worker_jobs_failed_total", NULL, 1);
     self->broker_sent_ms = ax_mono_ms();
     return rc;
@@ -121,7 +113,7 @@ static void s_ready(ax_worker_t *self)
     if (used >= self->capacity)
         return;
     ax_ctl_t ctl = {.worker = self->name, .credit = self->capacity - used, .heartbeat_ms = (uint32_t) self->heartbeat_ms};
-    if (s_to_broker(self, "READY", &ctl) == 0)
+    if (s_to_broker(self, AX_CMD_READY, &ctl) == 0)
         self->granted += ctl.credit;
 }
 
@@ -177,7 +169,7 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
     if (fatal) {
         ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease, .reason = (char *) fatal,
                         .state = "fatal", .credit = 1};
-        if (s_to_broker(self, "FAIL", &ctl) == 0)
+        if (s_to_broker(self, AX_CMD_FAIL, &ctl) == 0)
             self->granted++;
         s_work_free(w);
         return;
@@ -193,7 +185,7 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
         free(names);
         ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease, .reason = "worker out of memory",
                         .credit = 1};
-        if (s_to_broker(self, "FAIL", &ctl) == 0)
+        if (s_to_broker(self, AX_CMD_FAIL, &ctl) == 0)
             self->granted++;
         s_work_free(w);
         return;
@@ -220,7 +212,7 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
     h->lease_ms = w->job.lease_ms ? w->job.lease_ms : AX_BROKER_LEASE_MS;
     h->sent_ms = h->working_ms = ax_mono_ms();
     self->papers_done += w->job.n_papers;
-    if (ax_proto_send(self->collector, NULL, 0, "RESULT", h->result.data, h->result.size) < 0)
+    if (ax_proto_send(self->collector, NULL, 0, AX_CMD_RESULT, h->result.data, h->result.size) < 0)
         ax_log_warn("send to collector failed, will retry|run=%s job=%" PRIu64 " error=\"%s\"", h->run, h->job,
                     zmq_strerror(errno));
     self->collector_sent_ms = ax_mono_ms();
@@ -244,23 +236,25 @@ static void s_on_enriched(void *arg, void *job)
     /* Not listed yet: s_on_job is still adding its requests and finishes it itself. */
 }
 
-/*  JOB: judge every paper for every profile; matched ones go to the LLM when there is
- *  one. The job is finished (RESULT sent) when its last LLM request is. */
-static void s_on_job(ax_worker_t *self, const char *body, size_t len)
+/*  JOB (taken: *job is zeroed): judge every paper for every profile; matched ones go to
+ *  the LLM when there is one. The job is finished (RESULT sent) when its last LLM request
+ *  is. job NULL: a JOB that proto.c dropped (and logged); it used a credit all the same,
+ *  which is granted again (its lease expires at the broker). */
+static void s_on_job(ax_worker_t *self, ax_job_t *job)
 {
     char *err = NULL;
     ax_metrics_add("arxdigest_worker_jobs_received_total", NULL, 1);
     if (self->granted > 0)
         self->granted--;
-    s_work_t *w = calloc(1, sizeof *w);
-    if (!w || ax_job_decode(body, len, &w->job, &err) < 0) {
-        /* We cannot even name the job: log it; its lease expires at the broker. */
-        ax_log_warn("bad JOB dropped|error=\"%s\"", err ? err : "out of memory");
-        free(err);
-        free(w);
+    s_work_t *w = job ? calloc(1, sizeof *w) : NULL;
+    if (!w) {
+        if (job)
+            ax_log_warn("JOB dropped: out of memory|run=%s job=%" PRIu64, job->run, job->job);
         s_ready(self);
         return;
     }
+    w->job = *job;
+    memset(job, 0, sizeof *job);
     size_t np = w->job.n_profiles;
     if (self->n_held + self->n_working >= AX_WORKER_MAX_CAPACITY ||
         !(w->verdicts = calloc(w->job.n_papers * np + 1, sizeof *w->verdicts)) ||
@@ -268,7 +262,7 @@ static void s_on_job(ax_worker_t *self, const char *body, size_t len)
         ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease,
                         .reason = err ? err : "worker over capacity or out of memory", .credit = 1};
         ax_log_warn("job failed|run=%s job=%" PRIu64 " error=\"%s\"", w->job.run, w->job.job, ctl.reason);
-        if (s_to_broker(self, "FAIL", &ctl) == 0)
+        if (s_to_broker(self, AX_CMD_FAIL, &ctl) == 0)
             self->granted++;
         free(err);
         s_work_free(w);
@@ -301,23 +295,16 @@ static void s_on_job(ax_worker_t *self, const char *body, size_t len)
     self->n_working++;
 }
 
-static void s_on_ack(ax_worker_t *self, const char *body, size_t len)
+/*  ACK {run, job}: the RESULT of that held job is stored; DONE goes to the broker. */
+static void s_on_ack(ax_worker_t *self, const ax_ctl_t *ack)
 {
-    ax_ctl_t ack;
-    char *err = NULL;
-    if (ax_ctl_decode(body, len, &ack, &err) < 0 || !ack.run) {
-        ax_log_warn("bad ACK dropped|error=\"%s\"", err ? err : "no run");
-        free(err);
-        ax_ctl_clear(&ack);
-        return;
-    }
     for (size_t i = 0; i < self->n_held; i++) {
         s_held_t *h = &self->held[i];
-        if (h->job != ack.job || strcmp(h->run, ack.run) != 0)
+        if (h->job != ack->job || strcmp(h->run, ack->run) != 0)
             continue;
         /* A stopping worker asks for nothing more. */
         ax_ctl_t done = {.run = h->run, .job = h->job, .lease = h->lease, .credit = ax_stop_requested ? 0 : 1};
-        if (s_to_broker(self, "DONE", &done) == 0)
+        if (s_to_broker(self, AX_CMD_DONE, &done) == 0)
             self->granted += done.credit;
         self->jobs_done++;
         ax_metrics_add("arxdigest_worker_jobs_done_total", NULL, 1);
@@ -326,7 +313,6 @@ static void s_on_ack(ax_worker_t *self, const char *body, size_t len)
         self->held[i] = self->held[--self->n_held];
         break;
     }
-    ax_ctl_clear(&ack);
 }
 
 /*  New broker connection (new identity): after a broker restart or silence. */
@@ -348,27 +334,29 @@ static void s_on_broker(ax_worker_t *self)
     /* Once stopping, JOBs not yet read stay unread: BYE hands them back to the broker. */
     for (int n = 0; n < 64 && !ax_stop_requested; n++) {
         ax_msg_t msg;
-        char *err = NULL;
-        int rc = ax_proto_recv(self->broker, 0, &msg, &err);
+        ax_drop_info_t drop;
+        int rc = ax_proto_recv(self->broker, AX_END_WORKER, &msg, &drop);
         if (rc == 0)
             return;
         self->broker_seen_ms = ax_mono_ms();
         self->reconnect_delay_ms = 1000;
-        if (rc < 0) {
-            ax_log_warn("garbage from broker dropped|error=\"%s\"", err ? err : "?");
-            free(err);
+        if (rc < 0) {                   /* dropped, counted and logged by proto.c */
+            if (drop.cmd == AX_CMD_JOB)
+                s_on_job(self, NULL);
             continue;
         }
-        size_t len;
-        const char *body = ax_msg_body(&msg, &len);
-        if (strcmp(msg.command, "JOB") == 0)
-            s_on_job(self, body, len);
-        else if (strcmp(msg.command, "RESET") == 0) {
+        switch (msg.cmd) {
+        case AX_CMD_JOB:
+            s_on_job(self, &msg.body.job);
+            break;
+        case AX_CMD_RESET:
             ax_log_info("broker does not know us: announcing again");
             self->granted = 0;
             s_ready(self);
-        } else if (strcmp(msg.command, "HEARTBEAT") != 0)
-            ax_log_warn("unknown command from broker dropped|cmd=%s", msg.command);
+            break;
+        default:                        /* HEARTBEAT: a sign of life */
+            break;
+        }
         ax_msg_close(&msg);
     }
 }
@@ -377,21 +365,18 @@ static void s_on_collector(ax_worker_t *self)
 {
     for (int n = 0; n < 64; n++) {
         ax_msg_t msg;
-        char *err = NULL;
-        int rc = ax_proto_recv(self->collector, 0, &msg, &err);
+        int rc = ax_proto_recv(self->collector, AX_END_WORKER_RESULTS, &msg, NULL);
         if (rc == 0)
             return;
-        if (rc < 0) {
-            ax_log_warn("garbage from collector dropped|error=\"%s\"", err ? err : "?");
-            free(err);
-            continue;
+        if (rc < 0)
+            continue;                   /* dropped, counted and logged by proto.c */
+        switch (msg.cmd) {
+        case AX_CMD_ACK:
+            s_on_ack(self, &msg.body.ctl);
+            break;
+        default:                        /* HEARTBEAT */
+            break;
         }
-        size_t len;
-        const char *body = ax_msg_body(&msg, &len);
-        if (strcmp(msg.command, "ACK") == 0)
-            s_on_ack(self, body, len);
-        else if (strcmp(msg.command, "HEARTBEAT") != 0)
-            ax_log_warn("unknown command from collector dropped|cmd=%s", msg.command);
         ax_msg_close(&msg);
     }
 }
@@ -405,20 +390,20 @@ static void s_timers(ax_worker_t *self)
         s_held_t *h = &self->held[i];
         if (now - h->sent_ms >= self->result_timeout_ms) {
             ax_log_warn("no ACK, re-sending result|run=%s job=%" PRIu64, h->run, h->job);
-            ax_proto_send(self->collector, NULL, 0, "RESULT", h->result.data, h->result.size);
+            ax_proto_send(self->collector, NULL, 0, AX_CMD_RESULT, h->result.data, h->result.size);
             h->sent_ms = now;
             self->collector_sent_ms = now;
         }
         if (now - h->working_ms >= h->lease_ms / 3) {
             ax_ctl_t ctl = {.run = h->run, .job = h->job, .lease = h->lease};
-            s_to_broker(self, "WORKING", &ctl);
+            s_to_broker(self, AX_CMD_WORKING, &ctl);
             h->working_ms = now;
         }
     }
     for (s_work_t *w = self->working; w; w = w->next)
         if (now - w->working_ms >= (w->job.lease_ms ? w->job.lease_ms : AX_BROKER_LEASE_MS) / 3) {
             ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease};
-            s_to_broker(self, "WORKING", &ctl);
+            s_to_broker(self, AX_CMD_WORKING, &ctl);
             w->working_ms = now;
         }
     if (now - self->broker_seen_ms > (int64_t) self->heartbeat_ms * self->liveness &&
@@ -430,9 +415,9 @@ static void s_timers(ax_worker_t *self)
             self->reconnect_delay_ms *= 2;
     }
     if (now - self->broker_sent_ms >= self->heartbeat_ms)
-        s_to_broker(self, "HEARTBEAT", NULL);
+        s_to_broker(self, AX_CMD_HEARTBEAT, NULL);
     if (now - self->collector_sent_ms >= self->heartbeat_ms) {
-        ax_proto_send(self->collector, NULL, 0, "HEARTBEAT", NULL, 0);
+        ax_proto_send(self->collector, NULL, 0, AX_CMD_HEARTBEAT, NULL, 0);
         self->collector_sent_ms = now;
     }
 }
@@ -471,7 +456,7 @@ int ax_worker_run(ax_worker_t *self)
      * it and the last DONEs leave before the socket closes instead of being dropped. */
     int linger = 2000;
     zmq_setsockopt(self->broker, ZMQ_LINGER, &linger, sizeof linger);
-    s_to_broker(self, "BYE", NULL);
+    s_to_broker(self, AX_CMD_BYE, NULL);
     ax_log_info("worker stopped|jobs=%" PRIu64 " papers=%" PRIu64 " undelivered=%zu unfinished=%zu", self->jobs_done,
                 self->papers_done, self->n_held, self->n_working);
     return 0;

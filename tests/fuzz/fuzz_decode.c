@@ -1,7 +1,8 @@
 /*  fuzz_decode.c: libFuzzer target for every decoder of untrusted bytes in codec.h
- *  (bodies from sockets and records from Redis). Each must either decode (and then the
- *  struct must be complete and freeable) or fail with a message; never crash, leak or
- *  read out of bounds (built with ASan and UBSan). Run by tests/fuzz/run.sh. */
+ *  (bodies from sockets and records from Redis), and ax_body_decode with required keys as
+ *  the protocol's receiver calls it. Each must either decode (and then the struct must be
+ *  complete and freeable) or fail with a message; never crash, leak or read out of bounds
+ *  (built with ASan and UBSan). Run by tests/fuzz/run.sh. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -43,6 +44,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ax_ctl_clear(&ctl);
     free(err);
     err = NULL;
+    static const char *const required[] = {"run", "job", NULL};
+    for (int kind = AX_BODY_CTL; kind <= AX_BODY_RUNSPEC; kind++) {
+        ax_body_t body;
+        int rc = ax_body_decode((ax_body_kind_t) kind, d, size, kind == AX_BODY_RUNSPEC ? NULL : required, &body,
+                                &err);
+        if (rc == 0)
+            ax_body_clear((ax_body_kind_t) kind, &body);
+        else if (!err)
+            abort();                    /* a failure always says why */
+        free(err);
+        err = NULL;
+    }
     ax_paper_t *papers = NULL;
     size_t n = 0;
     if (ax_papers_decode(d, size, &papers, &n, &err) == 0) {

@@ -119,6 +119,13 @@ spec = {"source": "snapshot:" + SNAPSHOT, "categories": [], "from": None, "to": 
 # --- control channel --------------------------------------------------------------
 cmd, body = control(None, raw=[b"AXP1", b"SUBMIT", b"\xdd\xff\xff\xff\xff"])
 check(cmd == "ERROR" and "bad run spec" in body["error"], "SUBMIT with a garbage body gets ERROR")
+# A request without one of its required keys (docs/protocol.md section 6) is refused, the
+# key named, and creates nothing.
+for key in ("group_by", "categories"):
+    cmd, body = control("SUBMIT", {k: v for k, v in spec.items() if k != key})
+    check(cmd == "ERROR" and body["error"] == f"bad run spec: {key}: missing",
+          f"SUBMIT without {key} gets ERROR naming it ({cmd} {body})")
+check(redis("ZCARD", "ax:runs") == "0", "... and records no run")
 cmd, body = control("SUBMIT", dict(spec, source="snapshot:/no/such/file.jsonl"))
 check(cmd == "ERROR" and "/no/such/file.jsonl" in body["error"], "SUBMIT of a missing snapshot names it")
 cmd, body = control("SUBMIT", spec)

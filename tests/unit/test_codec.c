@@ -1,6 +1,6 @@
 /*  test_codec.c: msgpack bodies round-trip exactly, and garbage is rejected with an error
  *  (never a crash): truncated buffers at every length, random bytes, wrong types, a newer
- *  schema version, trailing bytes. Also the AXP/1 framing over a real ZeroMQ pair. */
+ *  schema version, trailing bytes. The AXP/1 framing and the command table: test_proto.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "codec.h"
-#include "proto.h"
 
 static char *s_authors[] = {"Yukun Zhang", "Si Dong", "Xu Wang"};
 static char *s_affs[] = {"Kuaishou", "", "Tsinghua University; 快手"};
@@ -380,7 +379,7 @@ static void test_ctl_round_trip(void **state)
     char *err = NULL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    ax_ctl_encode(&sb, &in);
+    ax_ctl_encode(&sb, &in, NULL);
     assert_int_equal(ax_ctl_decode(sb.data, sb.size, &out, &err), 0);
     assert_string_equal(out.run, "R1");
     assert_int_equal(out.job, 7);
@@ -394,7 +393,7 @@ static void test_ctl_round_trip(void **state)
     ax_ctl_clear(&out);
     msgpack_sbuffer_clear(&sb);
     ax_ctl_t bare = {.run = "R1", .job = 7};
-    ax_ctl_encode(&sb, &bare);
+    ax_ctl_encode(&sb, &bare, NULL);
     assert_int_equal(ax_ctl_decode(sb.data, sb.size, &out, &err), 0);
     assert_true(out.lease == 0);
     assert_null(out.reason);
@@ -440,68 +439,6 @@ static void test_wrong_types_and_version(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
-/*  Framing over a real ZeroMQ ROUTER/DEALER pair: good messages arrive whole with the
- *  peer identity; bad signature, bad command, too many frames are dropped with a reason. */
-static void test_proto_frames(void **state)
-{
-    (void) state;
-    void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER), *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_bind(router, "inproc://t"), 0);
-    assert_int_equal(zmq_connect(dealer, "inproc://t"), 0);
-    ax_msg_t msg;
-    char *err = NULL;
-
-    assert_int_equal(ax_proto_send(dealer, NULL, 0, "READY", "body", 4), 0);
-    zmq_pollitem_t it = {router, 0, ZMQ_POLLIN, 0};
-    assert_int_equal(zmq_poll(&it, 1, 2000), 1);
-    assert_int_equal(ax_proto_recv(router, 1, &msg, &err), 1);
-    assert_string_equal(msg.command, "READY");
-    size_t len;
-    const char *body = ax_msg_body(&msg, &len);
-    assert_int_equal(len, 4);
-    assert_memory_equal(body, "body", 4);
-    assert_true(msg.identity_len > 0);
-    /* Reply routed back by identity. */
-    assert_int_equal(ax_proto_send(router, msg.identity, msg.identity_len, "HEARTBEAT", NULL, 0), 0);
-    ax_msg_close(&msg);
-    zmq_pollitem_t dt = {dealer, 0, ZMQ_POLLIN, 0};
-    assert_int_equal(zmq_poll(&dt, 1, 2000), 1);
-    assert_int_equal(ax_proto_recv(dealer, 0, &msg, &err), 1);
-    assert_string_equal(msg.command, "HEARTBEAT");
-    assert_int_equal(msg.has_body, 0);
-
-    /* Garbage: wrong signature, lower-case command, four frames. */
-    zmq_send(dealer, "HTTP", 4, ZMQ_SNDMORE);
-    zmq_send(dealer, "GET", 3, 0);
-    zmq_send(dealer, "AXP1", 4, ZMQ_SNDMORE);
-    zmq_send(dealer, "ready", 5, 0);
-    zmq_send(dealer, "AXP1", 4, ZMQ_SNDMORE);
-    zmq_send(dealer, "DONE", 4, ZMQ_SNDMORE);
-    zmq_send(dealer, "a", 1, ZMQ_SNDMORE);
-    zmq_send(dealer, "b", 1, 0);
-    ax_proto_send(dealer, NULL, 0, "BYE", NULL, 0);
-    const char *expect[] = {"signature", "command", "too many"};
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(zmq_poll(&it, 1, 2000), 1);
-        assert_int_equal(ax_proto_recv(router, 1, &msg, &err), -1);
-        assert_non_null(strstr(err, expect[i]));
-        free(err);
-        err = NULL;
-    }
-    /* The stream is still in step: the next good message arrives. */
-    assert_int_equal(zmq_poll(&it, 1, 2000), 1);
-    assert_int_equal(ax_proto_recv(router, 1, &msg, &err), 1);
-    assert_string_equal(msg.command, "BYE");
-    ax_msg_close(&msg);
-    zmq_close(router);
-    zmq_close(dealer);
-    zmq_ctx_term(ctx);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,7 +451,6 @@ int main(void)
         cmocka_unit_test(test_garbage_rejected),
         cmocka_unit_test(test_ctl_round_trip),
         cmocka_unit_test(test_wrong_types_and_version),
-        cmocka_unit_test(test_proto_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

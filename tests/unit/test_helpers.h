@@ -1,5 +1,6 @@
 /*  test_helpers.h: what several unit tests need, written once: reading a file, comparing
- *  with a golden file, building test data, counting in text, a temporary directory.
+ *  with a golden file, building test data, counting in text, a temporary directory,
+ *  capturing what is logged on stderr.
  *
  *  Include after <cmocka.h> (the helpers assert with it). Every function is static (one
  *  copy per test binary) and marked unused, so a test includes the whole header and uses
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "paper.h"
 
@@ -165,6 +167,47 @@ static AX_TEST_UNUSED const char *ax_test_path(const char *dir, const char *name
     static char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return path;
+}
+
+/*  stderr pointed at a temporary file, to read back what was logged. */
+typedef struct {
+    char path[64];
+    int saved_fd;                   /* the real stderr */
+} ax_test_stderr_t;
+
+/*  Points stderr at a fresh temporary file; 0 / -1. */
+static AX_TEST_UNUSED int ax_test_stderr_begin(ax_test_stderr_t *c)
+{
+    snprintf(c->path, sizeof c->path, "/tmp/ax_test_stderr.XXXXXX");
+    int fd = mkstemp(c->path);
+    if (fd < 0)
+        return -1;
+    fflush(stderr);
+    c->saved_fd = dup(STDERR_FILENO);
+    if (c->saved_fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/*  Everything written to stderr since begin or the last take (caller frees). */
+static AX_TEST_UNUSED char *ax_test_stderr_take(ax_test_stderr_t *c)
+{
+    fflush(stderr);
+    char *text = ax_test_read_file(c->path, NULL);
+    assert_non_null(text);
+    assert_int_equal(truncate(c->path, 0), 0);
+    assert_int_equal(lseek(STDERR_FILENO, 0, SEEK_SET), 0);
+    return text;
+}
+
+/*  Gives stderr back and removes the file; 0 / -1. */
+static AX_TEST_UNUSED int ax_test_stderr_end(ax_test_stderr_t *c)
+{
+    fflush(stderr);
+    dup2(c->saved_fd, STDERR_FILENO);
+    close(c->saved_fd);
+    return unlink(c->path);
 }
 
 #endif

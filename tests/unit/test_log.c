@@ -14,21 +14,16 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "test_helpers.h"
 
-static char s_path[] = "/tmp/ax_test_log.XXXXXX";
-static int s_saved_stderr = -1;
+static ax_test_stderr_t s_stderr;
 
 /*  Points stderr at a fresh temp file. */
 static int s_setup(void **state)
 {
-    int fd = mkstemp(s_path);
-    if (fd < 0)
+    (void) state;
+    if (ax_test_stderr_begin(&s_stderr) < 0)
         return -1;
-    fflush(stderr);
-    s_saved_stderr = dup(STDERR_FILENO);
-    if (s_saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0)
-        return -1;
-    close(fd);
     ax_log_init("test");
     ax_log_set_level(AX_LOG_INFO);
     return 0;
@@ -37,29 +32,14 @@ static int s_setup(void **state)
 /*  Gives stderr back and removes the file. */
 static int s_teardown(void **state)
 {
-    fflush(stderr);
-    dup2(s_saved_stderr, STDERR_FILENO);
-    close(s_saved_stderr);
-    return unlink(s_path);
+    (void) state;
+    return ax_test_stderr_end(&s_stderr);
 }
 
 /*  Everything logged since the last call (caller frees). */
 static char *s_take(void)
 {
-    fflush(stderr);
-    FILE *f = fopen(s_path, "r");
-    assert_non_null(f);
-    char *text = NULL;
-    size_t cap = 0;
-    ssize_t n = getdelim(&text, &cap, '\0', f);
-    fclose(f);
-    assert_int_equal(truncate(s_path, 0), 0);
-    assert_int_equal(lseek(STDERR_FILENO, 0, SEEK_SET), 0);
-    if (n < 0) {
-        free(text);
-        return strdup("");
-    }
-    return text;
+    return ax_test_stderr_take(&s_stderr);
 }
 
 /*  The one line logged since the last call, from "msg=" on, without its newline;
