@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "proto.h"
+#include "run_store.h"
 #include "store.h"
 #include "text.h"
 
@@ -79,18 +80,13 @@ static void s_run_info_clear(s_run_info_t *info)
  *  such run, with *err set when Redis failed or the spec cannot be read. */
 static const s_run_info_t *s_run_info(ax_collector_t *self, redisContext *c, const char *run, char **err)
 {
-    char key[300];
     ax_runspec_t spec;
     *err = NULL;
     for (size_t i = 0; i < S_RUN_CACHE; i++)
         if (self->runs[i].run && strcmp(self->runs[i].run, run) == 0)
             return &self->runs[i];
-    redisReply *r = ax_redis_cmd(c, err, "HGET %s spec", ax_run_key(key, sizeof key, run, ""));
-    if (!r || r->type != REDIS_REPLY_STRING || ax_runspec_decode(r->str, r->len, &spec, err) < 0) {
-        freeReplyObject(r);
+    if (ax_run_store_spec(c, run, &spec, err) <= 0)
         return NULL;
-    }
-    freeReplyObject(r);
     s_run_info_t *info = &self->runs[self->next_run++ % S_RUN_CACHE];
     s_run_info_clear(info);
     info->run = strdup(run);
@@ -110,7 +106,7 @@ static const s_run_info_t *s_run_info(ax_collector_t *self, redisContext *c, con
     return info;
 }
 
-/*  Checks a RESULT against its run and stores it (ax_store_result): an ax_store_rc_t,
+/*  Checks a RESULT against its run and stores it (ax_run_store_result): an ax_store_rc_t,
  *  with *reason and *err when not stored. Only a RESULT that names exactly the run's
  *  profiles, in order, and no more papers than a job holds goes as far as Redis, so what
  *  one message may make the collector do is bounded by the run. */
@@ -145,7 +141,7 @@ static int s_store(ax_collector_t *self, redisContext *c, const ax_result_t *res
             *err = NULL;
         return AX_STORE_REFUSED;
     }
-    return ax_store_result(c, res, reason, err);
+    return ax_run_store_result(c, res, reason, err);
 }
 
 /*  A RESULT not stored because it does not belong (rc AX_STORE_FINISHED / REFUSED):
@@ -215,46 +211,47 @@ static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
     ax_result_clear(&res);
 }
 
-/*  Renders the runs the broker marked collected, oldest first. */
+/*  Renders the runs the broker marked collected, oldest first: each is `rendering` while
+ *  its files are written, then `done` (or `failed`) and off the render queue. */
 static void s_render_pending(ax_collector_t *self)
 {
     redisContext *c = s_redis(self);
-    char *err = NULL, render[200];
+    char *err = NULL, **runs = NULL;
+    size_t n = 0;
     if (!c)
         return;
-    ax_ns_key(render, sizeof render, "render");
-    redisReply *list = ax_redis_cmd(c, &err, "LRANGE %s 0 -1", render);
-    if (!list) {
-        ax_log_warn("cannot read render queue|error=\"%s\"", err);
+    if (ax_run_store_render_queue(c, &runs, &n, &err) < 0) {
+        ax_log_warn("cannot read render queue|error=\"%s\"", err ? err : "?");
         free(err);
         return;
     }
-    for (size_t i = 0; i < list->elements; i++) {
-        const char *run = list->element[i]->str;
-        char key[300], *folder = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *run = runs[i];
+        char *folder = NULL, *rerr = NULL;
         int64_t t0 = ax_mono_ms();
-        ax_run_key(key, sizeof key, run, "");
-        redisReply *r = ax_redis_cmd(c, NULL, "HSET %s state rendering", key);
-        freeReplyObject(r);
-        if (ax_output_render_run(c, run, self->output_dir, NULL, (int64_t) time(NULL), &folder, &err) < 0) {
-            ax_log_error("render failed|run=%s error=\"%s\"", run, err ? err : "?");
-            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"failed\"", 1);
-            r = ax_redis_cmd(c, NULL, "HSET %s state failed error %s", key, err ? err : "render failed");
+        if (ax_run_store_set_state(c, run, AX_RUN_STATE_RENDERING, &err) < 0) {
+            ax_log_warn("cannot mark run rendering|run=%s error=\"%s\"", run, err ? err : "?");
             free(err);
             err = NULL;
+        }
+        if (ax_output_render_run(c, run, self->output_dir, NULL, (int64_t) time(NULL), &folder, &rerr) < 0) {
+            ax_log_error("render failed|run=%s error=\"%s\"", run, rerr ? rerr : "?");
+            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"failed\"", 1);
         } else {
             ax_log_info("run rendered|run=%s folder=%s ms=%lld", run, folder, (long long) (ax_mono_ms() - t0));
             ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"ok\"", 1);
             ax_metrics_observe("arxdigest_collector_render_duration_seconds", NULL, (double) (ax_mono_ms() - t0) / 1e3);
-            r = ax_redis_cmd(c, NULL, "HSET %s state done output %s rendered_ms %lld", key, folder,
-                             (long long) ax_now_ms());
         }
-        freeReplyObject(r);
+        if (ax_run_store_render_finish(c, run, folder, folder ? NULL : rerr ? rerr : "render failed", ax_now_ms(),
+                                       &err) < 0) {
+            ax_log_warn("cannot record the render, will render again|run=%s error=\"%s\"", run, err ? err : "?");
+            free(err);
+            err = NULL;
+        }
+        free(rerr);
         free(folder);
-        r = ax_redis_cmd(c, NULL, "LREM %s 0 %s", render, run);
-        freeReplyObject(r);
     }
-    freeReplyObject(list);
+    ax_strv_free(&runs, n);
 }
 
 int ax_collector_run(ax_collector_t *self)

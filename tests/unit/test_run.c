@@ -166,8 +166,7 @@ static ax_run_t *s_reload(redisContext *c)
 
 static long long s_hget(redisContext *c, const char *run, const char *field)
 {
-    char key[300];
-    redisReply *r = redisCommand(c, "HGET %s %s", ax_run_key(key, sizeof key, run, ""), field);
+    redisReply *r = redisCommand(c, "HGET ax:run:{%s} %s", run, field);
     assert_non_null(r);
     long long v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
     freeReplyObject(r);
@@ -192,7 +191,7 @@ static void test_counts_move_with_cursor(void **state)
             assert_int_equal(s_harvest(run, c, &b, 0), 1);
         s_harvest(run, NULL, &b, b.papers);             /* read, not recorded */
         assert_int_equal(run->n_batch, b.papers);
-        assert_int_equal(ax_run_publish(run, c, NULL), 0);
+        assert_int_equal(ax_run_publish(run, c, AX_RUN_STATE_NONE), 0);
         ax_run_destroy(&run);                           /* killed */
     }
     ax_run_t *run = s_reload(c);
@@ -242,7 +241,7 @@ static void test_job_bytes(void **state)
     for (int i = 1; i <= 12; i++)
         s_write_big(f, i, i == 6 ? 3000000 : 200000);   /* paper 6 is too large */
     assert_int_equal(fclose(f), 0);
-    char key[300], id[64], *line = NULL;
+    char id[64], *line = NULL;
     size_t cap = 0;
     FILE *in = fopen(path, "r");
     for (int i = 0; i < 6; i++)
@@ -270,13 +269,13 @@ static void test_job_bytes(void **state)
     assert_true(ax_run_complete(run));
 
     /* the refused paper: failed, with the reason, and counted */
-    redisReply *r = redisCommand(c, "HGET %s %s", ax_run_key(key, sizeof key, run->id, ":states:p"), id);
+    redisReply *r = redisCommand(c, "HGET ax:run:{%s}:states:p %s", run->id, id);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_non_null(strstr(r->str, "failed\t"));
     assert_non_null(strstr(r->str, "broker.paper_max_bytes"));
     freeReplyObject(r);
-    r = redisCommand(c, "HGET %s failed", ax_run_key(key, sizeof key, run->id, ":counts:p"));
+    r = redisCommand(c, "HGET ax:run:{%s}:counts:p failed", run->id);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_string_equal(r->str, "1");
@@ -341,7 +340,7 @@ static void test_source_replaced(void **state)
             continue;
         }
         size_t n = 0;
-        char *err = NULL, key[300], *id = NULL;
+        char *err = NULL, *id = NULL;
         redisReply *r = redisCommand(c, "ZRANGE ax:runs -1 -1");
         assert_true(r && r->elements == 1);
         id = strdup(r->element[0]->str);
@@ -350,7 +349,7 @@ static void test_source_replaced(void **state)
         assert_non_null(runs);
         assert_int_equal(n, 0);
         free(runs);
-        r = redisCommand(c, "HMGET %s state error", ax_run_key(key, sizeof key, id, ""));
+        r = redisCommand(c, "HMGET ax:run:{%s} state error", id);
         assert_true(r && r->elements == 2 && r->element[0]->str && r->element[1]->str);
         assert_string_equal(r->element[0]->str, "failed");
         if (!strstr(r->element[1]->str, "FIFO") || !strstr(r->element[1]->str, path))
