@@ -361,6 +361,77 @@ static void test_source_replaced(void **state)
     redisFree(c);
 }
 
+/*  A redisContext logged in as user (password pw) on the fixture's server. */
+static redisContext *s_connect_as(const char *user, const char *pw)
+{
+    redisContext *c = ax_redis_fixture_connect(&s_redis);
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "AUTH %s %s", user, pw);
+    assert_true(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    return c;
+}
+
+/*  Issue 12: Redis fails in the middle of loading the unfinished runs: an ACL refuses the
+ *  keys of the second run (its record: the first one loaded fine; or only its jobs, so its
+ *  record reads but its jobs do not). The load gives nothing, never the runs before the
+ *  failure, so the broker tries the whole load again instead of never resuming the
+ *  others; and a run whose jobs could not be read is not marked failed (it would be lost
+ *  for good). Once Redis answers again every run is resumed. */
+static void test_load_all_fails_whole(void **state)
+{
+    redisContext *c = s_connect();
+    const char *path = s_tmp("three.jsonl");
+    s_write_mixed(path, 60);
+    for (int i = 0; i < 3; i++) {
+        ax_run_t *run = s_create(c, path, NULL);
+        ax_run_destroy(&run);
+    }
+    redisReply *ids = redisCommand(c, "ZRANGE ax:runs 0 -1");
+    assert_true(ids && ids->elements == 3);
+    const char *second[] = {"", "~ax:run:{%s}"};       /* none of its keys / only its record */
+    for (int variant = 0; variant < 2; variant++) {
+        char acl[512];
+        snprintf(acl, sizeof acl, "ACL SETUSER loader reset on >pw +@all ~ax:runs ~ax:run:{%s}* ~ax:run:{%s}* %s",
+                 ids->element[0]->str, ids->element[2]->str, second[variant]);
+        redisReply *r = redisCommand(c, acl, ids->element[1]->str);
+        assert_true(r && r->type == REDIS_REPLY_STATUS);
+        freeReplyObject(r);
+        redisContext *loader = s_connect_as("loader", "pw");
+        size_t n = 99;
+        char *err = NULL;
+        ax_run_t **runs = ax_run_load_all(loader, NULL, &n, &err);
+        if (runs)
+            fail_msg("variant %d: a list of %zu runs (error: %s)", variant, n, err ? err : "none");
+        assert_int_equal(n, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "NOPERM"));
+        free(err);
+        for (size_t i = 0; i < 3; i++) {
+            r = redisCommand(c, "HGET ax:run:{%s} state", ids->element[i]->str);
+            assert_string_equal(r->str, "queued");     /* none marked failed */
+            freeReplyObject(r);
+        }
+        redisFree(loader);
+    }
+    redisReply *r = redisCommand(c, "ACL SETUSER loader ~*");       /* Redis answers again */
+    freeReplyObject(r);
+    redisContext *loader = s_connect_as("loader", "pw");
+    size_t n = 0;
+    char *err = NULL;
+    ax_run_t **runs = ax_run_load_all(loader, NULL, &n, &err);
+    assert_non_null(runs);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(runs[i]->id, ids->element[i]->str);     /* oldest first */
+        ax_run_destroy(&runs[i]);
+    }
+    free(runs);
+    freeReplyObject(ids);
+    redisFree(loader);
+    redisFree(c);
+}
+
 int main(void)
 {
     ax_log_init("test_run");
@@ -369,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_job_bytes),
         cmocka_unit_test(test_not_a_regular_file),
         cmocka_unit_test(test_source_replaced),
+        cmocka_unit_test(test_load_all_fails_whole),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
