@@ -1,4 +1,5 @@
-/*  collector.c: store-then-ACK of RESULTs and rendering of collected runs (see collector.h). */
+/*  collector.c: store-then-ACK of RESULTs on the loop (loop.h), collected runs rendered by
+ *  the render thread (renderer.h); see collector.h. */
 #define _GNU_SOURCE
 #include "collector.h"
 
@@ -14,9 +15,11 @@
 #include "curve.h"
 #include "daemon.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "output.h"
 #include "proto.h"
+#include "renderer.h"
 #include "run_store.h"
 #include "store.h"
 #include "text.h"
@@ -38,7 +41,7 @@ struct ax_collector {
     ax_curve_t *curve;              /* CURVE keys and the ZAP allow-list (curve.h) */
     ax_redis_link_t redis;
     char *output_dir;
-    int64_t last_render_check_ms;
+    ax_renderer_t *renderer;        /* renders collected runs on its own thread */
     uint64_t stored, rejected, refused;
     s_run_info_t runs[S_RUN_CACHE];
     size_t next_run;                /* slot the next run read replaces */
@@ -211,91 +214,61 @@ static void s_on_result(ax_collector_t *self, const ax_msg_t *msg)
     ax_result_clear(&res);
 }
 
-/*  Renders the runs the broker marked collected, oldest first: each is `rendering` while
- *  its files are written, then `done` (or `failed`) and off the render queue. */
-static void s_render_pending(ax_collector_t *self)
+/*  The results socket is readable: up to 256 messages a turn (the loop's other work,
+ *  the heartbeat of /healthz, comes between batches). */
+static int s_on_results(ax_loop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    redisContext *c = s_redis(self);
-    char *err = NULL, **runs = NULL;
-    size_t n = 0;
-    if (!c)
-        return;
-    if (ax_run_store_render_queue(c, &runs, &n, &err) < 0) {
-        ax_log_warn("cannot read render queue|error=\"%s\"", err ? err : "?");
-        free(err);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *run = runs[i];
-        char *folder = NULL, *rerr = NULL;
-        int64_t t0 = ax_mono_ms();
-        if (ax_run_store_set_state(c, run, AX_RUN_STATE_RENDERING, &err) < 0) {
-            ax_log_warn("cannot mark run rendering|run=%s error=\"%s\"", run, err ? err : "?");
+    ax_collector_t *self = arg;
+    (void) loop, (void) item;
+    for (int n = 0; n < 256; n++) {
+        ax_msg_t msg;
+        char *err = NULL;
+        int rc = ax_proto_recv(self->results, 1, &msg, &err);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            ax_log_warn("garbage dropped|socket=results peer=%s error=\"%s\"", ax_proto_peer(&msg), err ? err : "?");
             free(err);
-            err = NULL;
+            continue;
         }
-        if (ax_output_render_run(c, run, self->output_dir, NULL, (int64_t) time(NULL), &folder, &rerr) < 0) {
-            ax_log_error("render failed|run=%s error=\"%s\"", run, rerr ? rerr : "?");
-            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"failed\"", 1);
-        } else {
-            ax_log_info("run rendered|run=%s folder=%s ms=%lld", run, folder, (long long) (ax_mono_ms() - t0));
-            ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"ok\"", 1);
-            ax_metrics_observe("arxdigest_collector_render_duration_seconds", NULL, (double) (ax_mono_ms() - t0) / 1e3);
-        }
-        if (ax_run_store_render_finish(c, run, folder, folder ? NULL : rerr ? rerr : "render failed", ax_now_ms(),
-                                       &err) < 0) {
-            ax_log_warn("cannot record the render, will render again|run=%s error=\"%s\"", run, err ? err : "?");
-            free(err);
-            err = NULL;
-        }
-        free(rerr);
-        free(folder);
+        if (strcmp(msg.command, "RESULT") == 0)
+            s_on_result(self, &msg);
+        else if (strcmp(msg.command, "HEARTBEAT") == 0)
+            ax_proto_send(self->results, msg.identity, msg.identity_len, "HEARTBEAT", NULL, 0);
+        else
+            ax_log_warn("unknown command dropped|peer=%s cmd=%s", ax_proto_peer(&msg), msg.command);
+        ax_msg_close(&msg);
     }
-    ax_strv_free(&runs, n);
+    return 0;
+}
+
+static int s_heartbeat(ax_loop_t *loop, void *arg)
+{
+    (void) loop, (void) arg;
+    ax_metrics_heartbeat();
+    return 0;
 }
 
 int ax_collector_run(ax_collector_t *self)
 {
-    while (!ax_stop_requested) {
-        ax_metrics_heartbeat();
-        zmq_pollitem_t items[] = {{self->results, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 1, 100) < 0 && errno != EINTR) {
+    ax_loop_t *loop = ax_loop_new();
+    int rc = -1;
+    if (!loop || ax_loop_reader(loop, self->results, -1, ZMQ_POLLIN, s_on_results, self) < 0 ||
+        ax_loop_hook(loop, s_heartbeat, NULL) < 0)
+        ax_log_error("collector loop: out of memory");
+    else {
+        ax_loop_stop_on(loop, &ax_stop_requested);
+        if ((rc = ax_loop_run(loop)) < 0)
             ax_log_error("poll failed|error=\"%s\"", zmq_strerror(errno));
-            return -1;
-        }
-        for (int n = 0; (items[0].revents & ZMQ_POLLIN) && n < 256; n++) {
-            ax_msg_t msg;
-            char *err = NULL;
-            int rc = ax_proto_recv(self->results, 1, &msg, &err);
-            if (rc == 0)
-                break;
-            if (rc < 0) {
-                ax_log_warn("garbage dropped|socket=results peer=%s error=\"%s\"", ax_proto_peer(&msg),
-                            err ? err : "?");
-                free(err);
-                continue;
-            }
-            if (strcmp(msg.command, "RESULT") == 0)
-                s_on_result(self, &msg);
-            else if (strcmp(msg.command, "HEARTBEAT") == 0)
-                ax_proto_send(self->results, msg.identity, msg.identity_len, "HEARTBEAT", NULL, 0);
-            else
-                ax_log_warn("unknown command dropped|peer=%s cmd=%s", ax_proto_peer(&msg), msg.command);
-            ax_msg_close(&msg);
-        }
-        int64_t now = ax_mono_ms();
-        if (now - self->last_render_check_ms >= 250) {
-            self->last_render_check_ms = now;
-            s_render_pending(self);
-        }
     }
+    ax_loop_destroy(&loop);
     /* Every RESULT taken was stored before its ACK, so nothing is pending but the last ACKs:
      * let them leave (an ACK lost here only makes the worker re-send). */
     int linger = 1000;
     zmq_setsockopt(self->results, ZMQ_LINGER, &linger, sizeof linger);
     ax_log_info("collector stopping|stored=%" PRIu64 " rejected=%" PRIu64 " refused=%" PRIu64, self->stored,
                 self->rejected, self->refused);
-    return 0;
+    return rc;
 }
 
 ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
@@ -326,7 +299,8 @@ ax_collector_t *ax_collector_new(const ax_config_t *cfg, char **err)
             *err = NULL;
         goto fail;
     }
-    if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0)
+    if (ax_redis_link_init(&self->redis, cfg->redis.url, err) < 0 ||
+        !(self->renderer = ax_renderer_start(cfg->redis.url, self->output_dir, err)))
         goto fail;
     ax_log_info("collector ready|bind=%s output_dir=%s", cfg->collector.bind, self->output_dir);
     return self;
@@ -342,6 +316,7 @@ void ax_collector_destroy(ax_collector_t **self_p)
     ax_collector_t *self = self_p ? *self_p : NULL;
     if (!self)
         return;
+    ax_renderer_stop(&self->renderer);   /* after the render in progress */
     if (self->results)
         zmq_close(self->results);
     ax_curve_destroy(&self->curve);

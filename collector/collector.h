@@ -1,9 +1,10 @@
 /*  collector.h: the collector stores results and renders digests.
  *
  *  Workers send it one RESULT per job; it stores the verdicts in Redis (idempotently on
- *  run, profile and paper: store.h) and only then ACKs. When the broker marks a run
- *  collected (ax:render), the collector reads the run back from Redis, ranks each
- *  profile's papers per period and writes the digests and report.json (output.h).
+ *  run, profile and paper: store.h) and only then ACKs, on its loop (loop.h). When the
+ *  broker marks a run collected (NS:render), the render thread (renderer.h) reads the run
+ *  back from Redis, ranks each profile's papers per period and writes the digests and
+ *  report.json (output.h), while the loop goes on acknowledging.
  */
 #ifndef AX_COLLECTOR_H
 #define AX_COLLECTOR_H

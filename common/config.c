@@ -77,6 +77,7 @@ const ax_cfg_field_t ax_cfg_keys[] = {
     STR("worker.collector", worker.collector, C_ENDPOINT, 0, "tcp://127.0.0.1:5557"),
     INT("worker.concurrency", worker.concurrency, 1, 200, "32"),      /* curl sockets polled: enrich.c */
     STR("worker.metrics", worker.metrics, C_METRICS, 0, "0.0.0.0:9102"),
+    STR("worker.name", worker.name, C_ANY, 0, ""),
     INT("worker.capacity", worker.capacity, 1, 64, "4"),
     INT("worker.heartbeat_ms", worker.heartbeat_ms, 10, 600000, "1000"),
     INT("worker.liveness", worker.liveness, 2, 100, "3"),

@@ -59,6 +59,7 @@ typedef struct {
         int heartbeat_ms;       /* worker.heartbeat_ms */
         int liveness;           /* worker.liveness: heartbeats missed before the broker is dead */
         int result_timeout_ms;  /* worker.result_timeout_ms: re-send a RESULT not ACKed by then */
+        char *name;             /* worker.name: in the broker's logs and status; "": host:pid */
     } worker;
     struct {
         char *bind;             /* collector.bind (ROUTER) */

@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,8 +290,8 @@ const char *ax_store_namespace(void)
 
 /*  Lowercase hex SHA-1 of the script: the name EVALSHA knows it by. The last few
  *  scripts' digests are remembered with their whole text (a lookup compares the text, so
- *  a changed script can never be sent under an old name); not thread-safe, like a
- *  redisContext. */
+ *  a changed script can never be sent under an old name), behind a lock: threads with a
+ *  connection each (the collector's renderer) share the memory. */
 static int s_script_sha(const char *script, char sha[41])
 {
     static struct {
@@ -299,12 +300,16 @@ static int s_script_sha(const char *script, char sha[41])
         char sha[41];
     } known[16];
     static size_t next;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     size_t len = strlen(script);
+    pthread_mutex_lock(&lock);
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (known[i].text && known[i].len == len && memcmp(known[i].text, script, len) == 0) {
             memcpy(sha, known[i].sha, 41);
+            pthread_mutex_unlock(&lock);
             return 0;
         }
+    pthread_mutex_unlock(&lock);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (EVP_Digest(script, len, md, &n, EVP_sha1(), NULL) != 1 || n != 20)
@@ -317,12 +322,14 @@ static int s_script_sha(const char *script, char sha[41])
     sha[40] = '\0';
     char *copy = malloc(len + 1);
     if (copy) {                         /* not remembered on OOM: computed again next time */
+        pthread_mutex_lock(&lock);
         size_t slot = next++ % (sizeof known / sizeof *known);
         free(known[slot].text);
         memcpy(copy, script, len + 1);
         known[slot].text = copy;
         known[slot].len = len;
         memcpy(known[slot].sha, sha, 41);
+        pthread_mutex_unlock(&lock);
     }
     return 0;
 }

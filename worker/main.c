@@ -6,7 +6,7 @@
 
 static void *s_create(const ax_config_t *cfg, char **err)
 {
-    return ax_worker_new(cfg, getenv("AX_WORKER_NAME"), err);
+    return ax_worker_new(cfg, *cfg->worker.name ? cfg->worker.name : NULL, err);
 }
 
 static int s_run(void *self)

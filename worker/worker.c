@@ -183,13 +183,14 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
         return;
     }
     size_t np = w->job.n_profiles;
-    char *names[np + 1];
-    for (size_t p = 0; p < np; p++)
+    char **names = calloc(np + 1, sizeof *names);       /* np comes from the JOB: no VLA */
+    for (size_t p = 0; names && p < np; p++)
         names[p] = w->job.profiles[p].name;
     ax_result_t res = {.run = w->job.run, .job = w->job.job, .attempt = w->job.attempt, .worker = self->name,
                        .profiles = names, .n_profiles = np};
-    res.items = calloc(w->job.n_papers + 1, sizeof *res.items);
+    res.items = names ? calloc(w->job.n_papers + 1, sizeof *res.items) : NULL;
     if (!res.items) {
+        free(names);
         ax_ctl_t ctl = {.run = w->job.run, .job = w->job.job, .lease = w->job.lease, .reason = "worker out of memory",
                         .credit = 1};
         if (s_to_broker(self, "FAIL", &ctl) == 0)
@@ -207,6 +208,7 @@ static void s_work_finish(ax_worker_t *self, s_work_t *w)
     msgpack_sbuffer_init(&h->result);
     ax_result_encode(&h->result, &res);
     free(res.items);
+    free(names);
     if (self->test_delay_ms) {
         struct timespec ts = {self->test_delay_ms / 1000, (self->test_delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);

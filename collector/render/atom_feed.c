@@ -212,7 +212,7 @@ ax_atom_feed_t *ax_atom_feed_open(const char *path, const ax_profile_t *profile,
         f->run = s_dup(run, &oom);
         f->generated_at = generated_at;
         f->max_entries = opts && opts->max_entries ? opts->max_entries : S_DEFAULT_MAX;
-        f->l = ax_site_labels(profile->language);
+        f->l = &ax_labels(profile->language)->site;
         if (opts && opts->base_url && *opts->base_url) {
             f->base_url = s_dup(opts->base_url, &oom);
             for (size_t len = f->base_url ? strlen(f->base_url) : 0; len > 0 && f->base_url[len - 1] == '/';

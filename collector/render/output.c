@@ -21,6 +21,7 @@
 
 #include "atom_feed.h"
 #include "codec.h"
+#include "labels.h"
 #include "log.h"
 #include "render.h"
 #include "render_layouts.h"
@@ -384,24 +385,23 @@ static int s_render_profile(const ax_profile_t *prof, const char *run, const s_e
     FILE *f = s_create(path, err);
     if (!f)
         goto done;
-    int zh = prof->language && strncmp(prof->language, "zh", 2) == 0, wrc = 0;
+    const ax_index_labels_t *l = &ax_labels(prof->language)->index;
+    int wrc = 0;
     char *title = ax_md_escape(prof->title && *prof->title ? prof->title : prof->name);
     wrc |= fprintf(f, "# %s\n\n", title ? title : "") < 0;
     free(title);
-    wrc |= fprintf(f, zh ? "共 %zu 期摘要，最新在前。[网站](site/index.html) · [订阅](site/feed.xml)\n\n"
-                         : "%zu digests, newest first. [Site](site/index.html) · [Feed](site/feed.xml)\n\n",
-                   json_array_size(index)) < 0;
+    wrc |= fprintf(f, "%s%zu%s[%s](site/index.html) · [%s](site/feed.xml)\n\n", l->count_pre, json_array_size(index),
+                   l->count_post, l->site, l->feed) < 0;
     for (size_t k = json_array_size(index); k-- > 0;) {
         json_t *row = json_array_get(index, k);
         const char *per = json_string_value(json_array_get(row, 0));
         const char *sub = whole ? "" : per;
-        wrc |= fprintf(f, zh ? "- **%s** — %lld 篇（Top %lld）: [摘要](%s%sdigest.md) · [分类](%s%sby-category.md) · "
-                               "[papers.jsonl](%s%spapers.jsonl)\n"
-                             : "- **%s** — %lld papers (top %lld): [digest](%s%sdigest.md) · "
-                               "[by category](%s%sby-category.md) · [papers.jsonl](%s%spapers.jsonl)\n",
-                       per, (long long) json_integer_value(json_array_get(row, 1)),
-                       (long long) json_integer_value(json_array_get(row, 2)), sub, *sub ? "/" : "", sub,
-                       *sub ? "/" : "", sub, *sub ? "/" : "") < 0;
+        const char *sep = *sub ? "/" : "";
+        wrc |= fprintf(f, "- **%s** — %s%lld%s%lld%s: [%s](%s%sdigest.md) · [%s](%s%sby-category.md) · "
+                          "[papers.jsonl](%s%spapers.jsonl)\n",
+                       per, l->papers_pre, (long long) json_integer_value(json_array_get(row, 1)), l->top_mid,
+                       (long long) json_integer_value(json_array_get(row, 2)), l->top_end, l->digest, sub, sep,
+                       l->by_category, sub, sep, sub, sep) < 0;
     }
     if (s_finish(f, wrc ? -1 : 0, path, err) < 0)
         goto done;

@@ -14,114 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "labels.h"
 #include "text.h"
 #include "writer.h"
 
-/*  Every text of digest.md that depends on the language. Numbers are printed between
- *  a prefix and a suffix so that no format string comes from a table. */
-typedef struct {
-    const char *lang;               /* language code ("zh"), NULL for the default row */
-    const char *generated;          /* "生成时间" */
-    const char *generated_fmt;      /* strftime format of the generation time */
-    const char *count;              /* "论文数量" */
-    const char *count_mid;          /* between N and T: " 篇（Top " */
-    const char *count_end;          /* after T: "）" */
-    const char *sort;               /* "排序规则" */
-    const char *sort_rule;          /* "按关键词命中数 + 兴趣评分排序" */
-    const char *english_title;      /* "英文标题" */
-    int english_title_always;       /* 1: the line is there even without a translation */
-    const char *authors;            /* "作者" */
-    const char *author_sep;         /* "、" */
-    const char *more_pre;           /* "等" before the number of further authors */
-    const char *more_post;          /* "人" after it */
-    const char *submitted;          /* "提交时间" */
-    const char *link;               /* "文章链接" */
-    const char *link_text;          /* "查看原文" */
-    const char *company;            /* "所属公司" */
-    const char *unknown;            /* "未知": company, time or authors missing */
-    const char *keywords;           /* "命中关键词" */
-    const char *interest;           /* "感兴趣评分" */
-    const char *score_post;         /* after the score inside 【】: "分" */
-    const char *not_scored;         /* the whole value when there is no score */
-    const char *summary;            /* "摘要总结" */
-    const char *no_summary;         /* neither an LLM summary nor an abstract */
-    const char *no_papers;          /* the body of a digest without papers */
-} s_labels_t;
-
-static const s_labels_t s_labels[] = {
-    {
-        .lang = "zh",
-        .generated = "生成时间",
-        .generated_fmt = "%Y年%m月%d日 %H:%M:%S",
-        .count = "论文数量",
-        .count_mid = " 篇（Top ",
-        .count_end = "）",
-        .sort = "排序规则",
-        .sort_rule = "按关键词命中数 + 兴趣评分排序",
-        .english_title = "英文标题",
-        .english_title_always = 1,
-        .authors = "作者",
-        .author_sep = "、",
-        .more_pre = "等",
-        .more_post = "人",
-        .submitted = "提交时间",
-        .link = "文章链接",
-        .link_text = "查看原文",
-        .company = "所属公司",
-        .unknown = "未知",
-        .keywords = "命中关键词",
-        .interest = "感兴趣评分",
-        .score_post = "分",
-        .not_scored = "【-】 未评分（仅关键词匹配）",
-        .summary = "摘要总结",
-        .no_summary = "（无摘要）",
-        .no_papers = "今日没有匹配的论文。",
-    },
-    {
-        .lang = NULL,
-        .generated = "Generated at",
-        .generated_fmt = "%Y-%m-%d %H:%M:%S",
-        .count = "Papers",
-        .count_mid = " (Top ",
-        .count_end = ")",
-        .sort = "Sorted by",
-        .sort_rule = "keyword hits, then interest score",
-        .english_title = "English title",
-        .english_title_always = 0,
-        .authors = "Authors",
-        .author_sep = ", ",
-        .more_pre = "et al. (",
-        .more_post = " more)",
-        .submitted = "Submitted",
-        .link = "Link",
-        .link_text = "arXiv",
-        .company = "Company",
-        .unknown = "unknown",
-        .keywords = "Keywords",
-        .interest = "Interest",
-        .score_post = "/5",
-        .not_scored = "【-】 not scored (keyword-only run)",
-        .summary = "Summary",
-        .no_summary = "(no abstract)",
-        .no_papers = "No paper matched.",
-    },
-};
-
 #define S_AUTHORS_SHOWN 4
-
-/*  Row of s_labels for a language: "zh", "zh-CN", "zh_Hans" are Chinese, anything
- *  else (NULL included) gets the English default row, which is the last one. */
-static const s_labels_t *s_labels_for(const char *language)
-{
-    size_t count = sizeof s_labels / sizeof *s_labels;
-    for (size_t i = 0; language && i + 1 < count; i++) {
-        size_t len = strlen(s_labels[i].lang);
-        if (strncasecmp(language, s_labels[i].lang, len) == 0
-            && (language[len] == '\0' || language[len] == '-' || language[len] == '_'))
-            return &s_labels[i];
-    }
-    return &s_labels[count - 1];
-}
 
 /* ---------------------------------------------------------------- ranking */
 
@@ -256,9 +153,9 @@ static char *s_buf_take(s_buf_t *b)
     return s;
 }
 
-char *ax_format_authors(const ax_paper_t *paper, const char *language)
+/*  The authors line in the words of l (see ax_format_authors). */
+static char *s_format_authors(const ax_paper_t *paper, const ax_digest_labels_t *l)
 {
-    const s_labels_t *l = s_labels_for(language);
     s_buf_t b = {0};
     size_t n = paper ? paper->n_authors : 0;
     size_t shown = n > S_AUTHORS_SHOWN ? S_AUTHORS_SHOWN : n;
@@ -276,6 +173,11 @@ char *ax_format_authors(const ax_paper_t *paper, const char *language)
         s_buf_str(&b, l->more_post);
     }
     return s_buf_take(&b);
+}
+
+char *ax_format_authors(const ax_paper_t *paper, const char *language)
+{
+    return s_format_authors(paper, &ax_labels(language)->digest);
 }
 
 /*  s with runs of whitespace folded to one space, the ends trimmed and other control
@@ -441,7 +343,7 @@ static void s_put_abs_url(ax_writer_t *w, const ax_paper_t *paper)
 }
 
 /*  Digest header: heading, generation time, count and sort rule, then the rule. */
-static void s_put_header(ax_writer_t *w, const s_labels_t *l, const ax_profile_t *profile,
+static void s_put_header(ax_writer_t *w, const ax_digest_labels_t *l, const ax_profile_t *profile,
                          const char *period, size_t shown, int64_t generated_at,
                          int tz_offset_s)
 {
@@ -468,7 +370,7 @@ static void s_put_header(ax_writer_t *w, const s_labels_t *l, const ax_profile_t
 }
 
 /*  The interest field: 【5分】 reason, or the "not scored" text of a keyword-only run. */
-static void s_put_score(ax_writer_t *w, const s_labels_t *l, const ax_llm_t *llm)
+static void s_put_score(ax_writer_t *w, const ax_digest_labels_t *l, const ax_llm_t *llm)
 {
     s_put_label(w, l->interest);
     if (llm->score < 1 || llm->score > 5) {
@@ -484,7 +386,7 @@ static void s_put_score(ax_writer_t *w, const s_labels_t *l, const ax_llm_t *llm
 }
 
 /*  One paper: "## i. title" and its fields, ending with the rule and a blank line. */
-static void s_put_paper(ax_writer_t *w, const s_labels_t *l, size_t rank, const ax_entry_t *e)
+static void s_put_paper(ax_writer_t *w, const ax_digest_labels_t *l, size_t rank, const ax_entry_t *e)
 {
     const ax_paper_t *p = &e->paper;
     const ax_verdict_t *v = &e->verdict;
@@ -512,7 +414,7 @@ static void s_put_paper(ax_writer_t *w, const s_labels_t *l, size_t rank, const 
     if (p->n_authors == 0) {
         ax_w_put(w, l->unknown);
     } else {
-        char *authors = ax_format_authors(p, l->lang);
+        char *authors = s_format_authors(p, l);
         if (!authors)
             w->err = 1;
         else
@@ -569,7 +471,7 @@ int ax_render_digest_md(FILE *out, const ax_profile_t *profile, const char *peri
 {
     if (!out || !profile || (n > 0 && !entries))
         return -1;
-    const s_labels_t *l = s_labels_for(profile->language);
+    const ax_digest_labels_t *l = &ax_labels(profile->language)->digest;
     size_t shown = n;
     if (profile->top_n > 0 && (size_t) profile->top_n < shown)
         shown = (size_t) profile->top_n;

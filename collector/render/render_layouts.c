@@ -14,67 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "labels.h"
 #include "render.h"
 #include "text.h"
 #include "writer.h"
 
-/*  Texts of the paper page (and of an empty by-category.md) that follow the language. */
-typedef struct {
-    const char *lang;           /* language code ("zh"), NULL for the default row */
-    const char *submitted;      /* "arXiv 提交日期" */
-    const char *abstract;       /* "📄 Abstract - " before the English title */
-    const char *no_abstract;    /* the abstract's paragraph when there is none */
-    const char *tags_top;       /* "顶级标签" */
-    const char *tags_detail;    /* "详细标签" */
-    const char *one_sentence;   /* "1️⃣ 一句话总结" */
-    const char *source;         /* "源自 arXiv" */
-    const char *unknown;        /* missing date */
-    const char *no_papers;      /* body of a by-category.md without papers */
-} s_labels_t;
-
-static const s_labels_t s_labels[] = {
-    {
-        .lang = "zh",
-        .submitted = "arXiv 提交日期",
-        .abstract = "📄 Abstract - ",
-        .no_abstract = "（无摘要）",
-        .tags_top = "顶级标签",
-        .tags_detail = "详细标签",
-        .one_sentence = "1️⃣ 一句话总结",
-        .source = "源自 arXiv",
-        .unknown = "未知",
-        .no_papers = "没有匹配的论文。",
-    },
-    {
-        .lang = NULL,
-        .submitted = "arXiv submission date",
-        .abstract = "📄 Abstract - ",
-        .no_abstract = "(no abstract)",
-        .tags_top = "Top-level tags",
-        .tags_detail = "Detailed tags",
-        .one_sentence = "1️⃣ One-sentence summary",
-        .source = "From arXiv",
-        .unknown = "unknown",
-        .no_papers = "No paper matched.",
-    },
-};
-
 /*  The primary category of a paper that has none. */
 #define S_NO_CATEGORY "unknown"
-
-/*  Row of s_labels for a language: "zh", "zh-CN", "zh_Hans" are Chinese, anything else
- *  (NULL included) gets the English default row, which is the last one (as in render.c). */
-static const s_labels_t *s_labels_for(const char *language)
-{
-    size_t count = sizeof s_labels / sizeof *s_labels;
-    for (size_t i = 0; language && i + 1 < count; i++) {
-        size_t len = strlen(s_labels[i].lang);
-        if (strncasecmp(language, s_labels[i].lang, len) == 0
-            && (language[len] == '\0' || language[len] == '-' || language[len] == '_'))
-            return &s_labels[i];
-    }
-    return &s_labels[count - 1];
-}
 
 /* ---------------------------------------------------------------- text */
 
@@ -445,7 +391,7 @@ int ax_render_by_category_md(FILE *out, const ax_profile_t *profile, const char 
     ax_writer_t w = {.out = out};
     s_put_toc(&w, sec, n_sections);
     if (n == 0)
-        ax_w_putf(&w, "%s\n", s_labels_for(profile->language)->no_papers);
+        ax_w_putf(&w, "%s\n", ax_labels(profile->language)->page.no_papers);
 
     size_t number = 0;
     for (size_t k = 0; k < n_sections && !w.err; k++) {
@@ -484,7 +430,7 @@ int ax_render_paper_md(FILE *out, const ax_profile_t *profile, const ax_entry_t 
 {
     if (!out || !profile || !entry)
         return -1;
-    const s_labels_t *l = s_labels_for(profile->language);
+    const ax_page_labels_t *l = &ax_labels(profile->language)->page;
     const ax_paper_t *p = &entry->paper;
     const ax_llm_t *llm = &entry->verdict.llm;
     const char *title = s_has_text(p->title) ? p->title : p->id;

@@ -651,7 +651,7 @@ ax_site_t *ax_site_open(const char *dir, const ax_profile_t *profile, const char
         site->language = s_dup(profile->language, &oom);
         site->run = s_dup(run, &oom);
         site->generated_at = generated_at;
-        site->l = ax_site_labels(profile->language);
+        site->l = &ax_labels(profile->language)->site;
     }
     if (oom) {
         ax_set_error(err, "site: out of memory");

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "labels.h"
 #include "paper.h"
 
 typedef struct ax_site ax_site_t;
@@ -98,55 +99,6 @@ int ax_site_period_cmp(const char *a, const char *b);
 /*  Link to a paper on arXiv: "https://arxiv.org/<kind>/<id>[v<version>]", kind "abs" or
  *  "pdf", the id percent-encoded outside [A-Za-z0-9._/-] so it cannot leave the URL. */
 int ax_arxiv_put_url(FILE *out, const char *kind, const ax_paper_t *paper);
-
-/*  The words of the pages and the feed in one language (site_assets.c). */
-typedef struct {
-    const char *lang;        /* "zh"; NULL for the default (English) row */
-    const char *digests;     /* heading of the index: "Digests" */
-    const char *all_digests; /* back link to the index */
-    const char *back_digest; /* back link of a paper page reached from a digest */
-    const char *generated;   /* "Generated at" */
-    const char *papers_pre;  /* before a paper count */
-    const char *papers_post; /* after it: " papers" */
-    const char *scored_post; /* after a count of scored papers: " scored" */
-    const char *sort_rule;   /* how a digest is ranked */
-    const char *search;      /* label of the search box */
-    const char *search_hint; /* its placeholder */
-    const char *keyword;     /* filter labels */
-    const char *score;
-    const char *category;
-    const char *any;        /* the "no filter" option */
-    const char *not_scored; /* a paper without LLM score; the "none" option */
-    const char *clear;      /* the reset button */
-    const char *status_fmt; /* "Showing {shown} of {total}" (placeholders filled by site.js) */
-    const char *no_match;   /* every paper filtered out */
-    const char *no_papers;  /* an empty digest */
-    const char *authors;    /* paper fields */
-    const char *submitted;
-    const char *categories;
-    const char *keywords;
-    const char *interest;
-    const char *company;
-    const char *tags;
-    const char *comments;
-    const char *journal_ref;
-    const char *links;
-    const char *abstract;
-    const char *one_sentence; /* LLM sections */
-    const char *tldr;
-    const char *summary;
-    const char *motivation;
-    const char *method;
-    const char *result;
-    const char *conclusion;
-    const char *model;
-    const char *run;
-    const char *feed; /* link to the Atom feed */
-} ax_site_labels_t;
-
-/*  The row for a language: "zh", "zh-CN", "zh_Hans" are Chinese; anything else, NULL
- *  included, English. Never NULL. */
-const ax_site_labels_t *ax_site_labels(const char *language);
 
 /*  The stylesheet and the script of every site (site_assets.c), written as
  *  assets/site.css and assets/site.js. Neither loads anything. */

@@ -83,7 +83,7 @@ variant() {
   done
   for i in 1 2; do
     local ns="$HUB"; [ "$place" = netns ] && ns="${P}w$i"
-    ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/w.key" AX_WORKER_NAME="w$i" ip netns exec "$ns" \
+    ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/w.key" ARXDIGEST_WORKER_NAME="w$i" ip netns exec "$ns" \
       "$BIN/arxdigest-worker" --config "$T/bench.yaml" >"$T/w$i-$name.log" 2>&1 &
     pids+=($!); PIDS+=($!)
   done

@@ -26,8 +26,27 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
+# free_port: a TCP port on 127.0.0.1 that is this test's alone until it exits. Ports come
+# from 20000-31999, below the kernel's ephemeral range (32768+), so no port-0 bind or
+# outgoing connection is ever given one; a lock file per port (flock) keeps concurrent
+# tests apart, held by a sleeper that inherits the lock and ends with this test's shell.
+# (Binding port 0, closing and handing the number on raced with every other test.)
+AX_PORT_LOCKS="${TMPDIR:-/tmp}/axtest-ports"
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  mkdir -p "$AX_PORT_LOCKS"
+  local port fd
+  for _ in $(seq 500); do
+    port=$((20000 + RANDOM % 12000))
+    exec {fd}>"$AX_PORT_LOCKS/$port" || continue
+    if flock -n "$fd" && /usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', $port))" \
+         2>/dev/null; then
+      tail --pid=$$ -f /dev/null </dev/null >/dev/null 2>&1 &
+      echo "$port"
+      return 0
+    fi
+    exec {fd}>&-
+  done
+  fail "no free port in 20000-31999"
 }
 
 # start_redis: sets REDIS_PORT and REDIS_URL.

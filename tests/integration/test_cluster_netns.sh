@@ -116,10 +116,10 @@ hub python3 "$T/sniff.py" "$SAMPLE" 8 >"$T/sniff.json" 2>"$T/sniff.log" &
 SNIFF=$!; PIDS+=($SNIFF)
 
 for i in 1 2 3; do
-  AX_WORKER_NAME="w$i" AX_TEST_JOB_DELAY_MS=200 ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/w$i.key" \
+  ARXDIGEST_WORKER_NAME="w$i" AX_TEST_JOB_DELAY_MS=200 ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/w$i.key" \
     start "w$i" ip netns exec "${P}w$i" "$BIN/arxdigest-worker" --config "$CFG"
 done
-AX_WORKER_NAME=w4 ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/intruder.key" \
+ARXDIGEST_WORKER_NAME=w4 ARXDIGEST_CURVE_SECRET_KEY_FILE="$K/intruder.key" \
   start w4 ip netns exec "${P}w4" "$BIN/arxdigest-worker" --config "$CFG"
 for i in 1 2 3; do wait_for 15 "w$i to join" grep -q "worker joined.*worker=w$i " "$T/broker.log"; done
 ok "w1..w3 joined the broker over CURVE"

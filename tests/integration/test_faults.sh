@@ -52,7 +52,7 @@ launch() {   # launch NAME: (re)starts one component, logs appended
               --set "broker.control=tcp://127.0.0.1:$CP" >>"$T/broker.log" 2>&1 & ;;
     collector) "$BIN/arxdigest-collector" "${COMMON[@]}" --set "collector.bind=tcp://127.0.0.1:$COLP" \
                  --set "collector.output_dir=$T/out" >>"$T/collector.log" 2>&1 & ;;
-    worker*) AX_WORKER_NAME="$name" "$BIN/arxdigest-worker" "${COMMON[@]}" \
+    worker*) ARXDIGEST_WORKER_NAME="$name" "$BIN/arxdigest-worker" "${COMMON[@]}" \
                --set "worker.broker=tcp://127.0.0.1:$BP" --set "worker.collector=tcp://127.0.0.1:$COLP" \
                >>"$T/$name.log" 2>&1 & ;;
   esac

@@ -38,7 +38,7 @@ start collector "$BIN/arxdigest-collector" "${COMMON[@]}" --set "collector.bind=
   --set "collector.output_dir=$T/out"
 launch_broker
 wait_for 10 "broker" grep -q "broker ready" "$T/broker.log"
-AX_WORKER_NAME=w1 AX_TEST_JOB_DELAY_MS=150 start worker "$BIN/arxdigest-worker" "${COMMON[@]}" \
+ARXDIGEST_WORKER_NAME=w1 AX_TEST_JOB_DELAY_MS=150 start worker "$BIN/arxdigest-worker" "${COMMON[@]}" \
   --set "worker.broker=tcp://127.0.0.1:$BP" --set "worker.collector=tcp://127.0.0.1:$COLP"
 
 run_state() { redis-cli -p "$REDIS_PORT" HGET "ax:run:{$1}" state 2>/dev/null || true; }

@@ -51,7 +51,7 @@ workers() {   # workers KEY BASE_URL [extra --set ...]: (re)starts 3 workers
   WPIDS=()
   local key="$1" url="$2"; shift 2
   for w in 1 2 3; do
-    ARXDIGEST_LLM_API_KEY="$key" AX_WORKER_NAME="w$w" start "worker$w" "$BIN/arxdigest-worker" "${COMMON[@]}" \
+    ARXDIGEST_LLM_API_KEY="$key" ARXDIGEST_WORKER_NAME="w$w" start "worker$w" "$BIN/arxdigest-worker" "${COMMON[@]}" \
       --set "worker.broker=tcp://127.0.0.1:$BP" --set "worker.collector=tcp://127.0.0.1:$COLP" \
       --set "llm.base_url=$url" "$@"
     WPIDS+=("${PIDS[-1]}")

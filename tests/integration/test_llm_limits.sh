@@ -47,7 +47,7 @@ stop_workers() {
 }
 worker() {   # worker N URL [--set ...]: starts worker N (log worker-N.log, appended)
   local n="$1" url="$2"; shift 2
-  ARXDIGEST_LLM_API_KEY=sk-test AX_WORKER_NAME="w$n" "$BIN/arxdigest-worker" "${COMMON[@]}" \
+  ARXDIGEST_LLM_API_KEY=sk-test ARXDIGEST_WORKER_NAME="w$n" "$BIN/arxdigest-worker" "${COMMON[@]}" \
     --set "worker.broker=tcp://127.0.0.1:$BP" --set "worker.collector=tcp://127.0.0.1:$COLP" \
     --set "llm.base_url=$url" "$@" >>"$T/worker-$n.log" 2>&1 &
   PIDS+=($!)

@@ -29,10 +29,10 @@ start broker "$BIN/arxdigest-broker" "${COMMON[@]}" --set "broker.bind=tcp://127
   --set "broker.control=tcp://127.0.0.1:$CONTROL_PORT" --set "broker.metrics=127.0.0.1:$BM" \
   --set broker.liveness=20   # slowed workers judge in long blocking batches: no false deaths
 BROKER_PID=${PIDS[-1]}
-AX_TEST_JOB_DELAY_MS=100 AX_WORKER_NAME=w1 start worker1 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
+AX_TEST_JOB_DELAY_MS=100 ARXDIGEST_WORKER_NAME=w1 start worker1 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
   --set "worker.metrics=127.0.0.1:$WM1"
 W1_PID=${PIDS[-1]}
-AX_TEST_JOB_DELAY_MS=100 AX_WORKER_NAME=w2 start worker2 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
+AX_TEST_JOB_DELAY_MS=100 ARXDIGEST_WORKER_NAME=w2 start worker2 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
   --set "worker.metrics=127.0.0.1:$WM2"
 W2_PID=${PIDS[-1]}
 
@@ -145,11 +145,11 @@ for pid in $W1_PID $W2_PID; do
 done
 grep -q 'worker stopped' "$T/worker1.log" || fail "worker1 did not log its stop"
 ok "idle workers exit 0 on SIGTERM"
-AX_TEST_JOB_DELAY_MS=250 AX_WORKER_NAME=w3 start worker3 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
+AX_TEST_JOB_DELAY_MS=250 ARXDIGEST_WORKER_NAME=w3 start worker3 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
   --set "worker.metrics=127.0.0.1:$WM4" --set worker.capacity=32
 W3_PID=${PIDS[-1]}
 wait_for 10 "worker3 to serve /metrics" grep -q 'metrics served' "$T/worker3.log"   # then w4 finds the port taken
-AX_TEST_JOB_DELAY_MS=250 AX_WORKER_NAME=w4 start worker4 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
+AX_TEST_JOB_DELAY_MS=250 ARXDIGEST_WORKER_NAME=w4 start worker4 "$BIN/arxdigest-worker" "${COMMON[@]}" "${WORKER[@]}" \
   --set "worker.metrics=127.0.0.1:$WM4" --set worker.capacity=32
 W4_PID=${PIDS[-1]}
 wait_for 10 "worker4 to log the port in use" grep -q 'running without /metrics' "$T/worker4.log"

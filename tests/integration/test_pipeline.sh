@@ -36,7 +36,7 @@ start collector "$BIN/arxdigest-collector" "${COMMON[@]}" --set "collector.bind=
 start broker "$BIN/arxdigest-broker" "${COMMON[@]}" --set "broker.bind=tcp://127.0.0.1:$BROKER_PORT" \
   --set "broker.control=tcp://127.0.0.1:$CONTROL_PORT" --set broker.heartbeat_ms=100 --set broker.liveness=3
 for w in 1 2; do
-  AX_WORKER_NAME="w$w" start "worker$w" "$BIN/arxdigest-worker" "${COMMON[@]}" \
+  ARXDIGEST_WORKER_NAME="w$w" start "worker$w" "$BIN/arxdigest-worker" "${COMMON[@]}" \
     --set "worker.broker=tcp://127.0.0.1:$BROKER_PORT" --set "worker.collector=tcp://127.0.0.1:$COLLECTOR_PORT"
 done
 

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_helpers.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -64,21 +66,11 @@ static void s_got_free(s_got_t *g)
     memset(g, 0, sizeof *g);
 }
 
-/*  Whole file, caller frees. */
+/*  Whole file, caller frees; the test fails when it cannot be read. */
 static char *s_read(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    char *d = malloc((size_t) n + 1);
+    char *d = ax_test_read_file(path, len);
     assert_non_null(d);
-    assert_int_equal(fread(d, 1, (size_t) n, f), (size_t) n);
-    d[n] = '\0';
-    fclose(f);
-    *len = (size_t) n;
     return d;
 }
 

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "test_helpers.h"
 #include <jansson.h>
 
 #include "llm.h"
@@ -66,13 +68,6 @@ static parsed_t s_parse(long status, const char *body)
 {
     return s_parse_h(status, body, NULL);
 }
-
-#define assert_contains(hay, needle)                                                       \
-    do {                                                                                   \
-        const char *h_ = (hay);                                                            \
-        if (!h_ || !strstr(h_, (needle)))                                                  \
-            fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", (needle));     \
-    } while (0)
 
 #define assert_outcome(p, o)                                                               \
     do {                                                                                   \

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "test_helpers.h"
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -22,13 +24,6 @@
 
 /* sha256 of the v1 templates: see test_templates_pinned */
 #define TEMPLATES_V1_SHA256 "715c795d24fd6d1911a826ea0ae7865fc0c7b68df650d830bd8f35223baf0613"
-
-#define assert_contains(hay, needle)                                                       \
-    do {                                                                                   \
-        const char *h_ = (hay);                                                            \
-        if (!h_ || !strstr(h_, (needle)))                                                  \
-            fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", (needle));     \
-    } while (0)
 
 /* ---------------------------------------------------------------- cache key */
 

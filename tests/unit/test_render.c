@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_helpers.h"
+
 #include "paper.h"
 #include "render.h"
 
@@ -29,41 +31,24 @@
 
 /* ---------------------------------------------------------------- builders */
 
-static char *s_dup(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    assert_non_null(d);
-    return d;
-}
-
-static char **s_strv(const char *const *v, size_t n)
-{
-    char **out = ax_strv_dup((char *const *) v, n);
-    if (n > 0)
-        assert_non_null(out);
-    return out;
-}
-
 /*  Fills the paper part of e; the verdict part stays zero (a keyword-only entry). */
 static void s_paper(ax_entry_t *e, const char *id, int version, const char *title,
                     int64_t submitted, const char *const *authors, size_t n_authors,
                     const char *abstract)
 {
-    e->paper.id = s_dup(id);
+    e->paper.id = ax_test_dup(id);
     e->paper.version = version;
-    e->paper.title = s_dup(title);
+    e->paper.title = ax_test_dup(title);
     e->paper.submitted = submitted;
     e->paper.updated = submitted;
-    e->paper.authors = s_strv(authors, n_authors);
+    e->paper.authors = ax_test_strv(authors, n_authors);
     e->paper.n_authors = n_authors;
-    e->paper.abstract = s_dup(abstract);
+    e->paper.abstract = ax_test_dup(abstract);
 }
 
 static void s_hits(ax_entry_t *e, const char *const *hits, size_t n)
 {
-    e->verdict.hits = s_strv(hits, n);
+    e->verdict.hits = ax_test_strv(hits, n);
     e->verdict.n_hits = n;
     e->verdict.state = AX_STATE_MATCHED;
 }
@@ -95,7 +80,7 @@ static void s_golden_entries(ax_entry_t e[3], int zh)
             "New items have no interactions.\n  We place a graph prior on item embeddings $x_i$ "
             "and improve CTR by 3.1% on two public data sets.");
     s_hits(&e[0], cold_hits, 2);
-    e[0].verdict.company = s_dup("Alibaba");
+    e[0].verdict.company = ax_test_dup("Alibaba");
 
     static const char *const gr_authors[] = {"Ana Souza", "Wei Chen", "Priya Natarajan",
                                              "Tomás García", "Jonas Berg"};
@@ -108,13 +93,13 @@ static void s_golden_entries(ax_entry_t e[3], int zh)
     e[1].verdict.state = AX_STATE_ENRICHED;
     e[1].verdict.llm.score = 3;
     if (zh) {
-        e[1].verdict.llm.title_translated = s_dup("基于大语言模型的生成式重排");
-        e[1].verdict.llm.score_reason = s_dup("与重排相关，但未涉及工业部署。");
+        e[1].verdict.llm.title_translated = ax_test_dup("基于大语言模型的生成式重排");
+        e[1].verdict.llm.score_reason = ax_test_dup("与重排相关，但未涉及工业部署。");
     } else {
         /* An English LLM echoes the title: the digest must not print it twice. */
-        e[1].verdict.llm.title_translated = s_dup("Generative Re-ranking with Large Language Models");
+        e[1].verdict.llm.title_translated = ax_test_dup("Generative Re-ranking with Large Language Models");
         e[1].verdict.llm.score_reason =
-            s_dup("Re-ranking is in scope, but there is no industrial deployment.");
+            ax_test_dup("Re-ranking is in scope, but there is no industrial deployment.");
     }
 
     static const char *const smes_hits[] = {"kuaishou", "ranking", "recommendation", "uplift"};
@@ -124,15 +109,15 @@ static void s_golden_entries(ax_entry_t e[3], int zh)
             "Industrial recommender systems serve many tasks with one model ...");
     s_hits(&e[2], smes_hits, 4);
     e[2].verdict.state = AX_STATE_ENRICHED;
-    e[2].verdict.company = s_dup(zh ? "快手" : "Kuaishou");
+    e[2].verdict.company = ax_test_dup(zh ? "快手" : "Kuaishou");
     e[2].verdict.llm.score = 5;
     if (zh) {
-        e[2].verdict.llm.title_translated = s_dup("SMES：通过专家稀疏化实现可扩展的多任务推荐");
-        e[2].verdict.llm.company = s_dup("快手");
-        e[2].verdict.llm.score_reason = s_dup(
+        e[2].verdict.llm.title_translated = ax_test_dup("SMES：通过专家稀疏化实现可扩展的多任务推荐");
+        e[2].verdict.llm.company = ax_test_dup("快手");
+        e[2].verdict.llm.score_reason = ax_test_dup(
             "该论文直接涉及推荐系统核心的排序和多任务价值建模，来自知名公司快手，并提出了创新的稀疏"
             "专家路由框架解决实际工业场景的扩展性问题。");
-        e[2].verdict.llm.summary = s_dup(
+        e[2].verdict.llm.summary = ax_test_dup(
             "该论文针对工业级推荐系统中多任务学习面临的挑战，提出了一种可扩展的稀疏专家混合框架SMES。"
             "核心问题是传统模型均匀扩展参数无法适应不同任务对容量的异质性需求，导致推理成本高且稀疏任务"
             "收益递减。SMES通过渐进式专家路由机制，将专家激活分解为跨任务共享的专家子集和任务自适应的私"
@@ -140,10 +125,10 @@ static void s_golden_entries(ax_entry_t e[3], int zh)
             "调节所有任务的聚合专家利用率来稳定训练。该方法已在快手大规模短视频服务中部署，支持超过4亿日"
             "活用户，在线实验显示用户观看时长提升0.31%。");
     } else {
-        e[2].verdict.llm.company = s_dup("Kuaishou");
+        e[2].verdict.llm.company = ax_test_dup("Kuaishou");
         e[2].verdict.llm.score_reason =
-            s_dup("Directly about multi-task ranking in an industrial recommender at Kuaishou.");
-        e[2].verdict.llm.summary = s_dup(
+            ax_test_dup("Directly about multi-task ranking in an industrial recommender at Kuaishou.");
+        e[2].verdict.llm.summary = ax_test_dup(
             "SMES scales multi-task recommendation with a sparse mixture of experts: shared and "
             "task-specific experts are routed per task, and a global load-balancing term stabilises "
             "training. Deployed at Kuaishou for 400M daily users, it adds 0.31% watch time.");
@@ -174,68 +159,6 @@ static __attribute__((noinline)) char *s_render(const ax_profile_t *profile, con
     return buf;
 }
 
-static char *s_read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *nb = realloc(buf, cap);
-            assert_non_null(nb);
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
-/*  1 when actual equals the golden file name. Otherwise prints the first differing line
- *  of each, saves actual under /tmp and says how to diff them, and returns 0. */
-static int s_matches_golden(const char *actual, const char *name)
-{
-    char path[1024], out_path[1024];
-    snprintf(path, sizeof path, "%s/tests/data/golden/%s", AX_SOURCE_DIR, name);
-    char *golden = s_read_file(path);
-    if (!golden) {
-        print_error("cannot read golden file %s\n", path);
-        return 0;
-    }
-    int same = strcmp(golden, actual) == 0;
-    if (!same) {
-        const char *g = golden, *a = actual;
-        int line = 1;
-        while (*g && *g == *a) {
-            if (*g == '\n')
-                line++;
-            g++, a++;
-        }
-        while (g > golden && g[-1] != '\n')
-            g--, a--;
-        const char *gshow = *g ? g : "(end of file)", *ashow = *a ? a : "(end of file)";
-        int glen = (int) strcspn(gshow, "\n"), alen = (int) strcspn(ashow, "\n");
-        snprintf(out_path, sizeof out_path, "/tmp/test_render.%s.actual", name);
-        FILE *f = fopen(out_path, "w");
-        if (f) {
-            fputs(actual, f);
-            fclose(f);
-        }
-        print_error("%s differs from the output at line %d:\n  golden: |%.*s|\n"
-                    "  actual: |%.*s|\n  see: diff -u %s %s\n",
-                    name, line, glen, gshow, alen, ashow, path, out_path);
-    }
-    free(golden);
-    return same;
-}
-
 /*  Number of lines of s equal to line. */
 static int s_count_lines(const char *s, const char *line)
 {
@@ -249,29 +172,6 @@ static int s_count_lines(const char *s, const char *line)
         p = end ? end + 1 : NULL;
     }
     return count;
-}
-
-static int s_count_substr(const char *s, const char *needle)
-{
-    int count = 0;
-    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
-        count++;
-    return count;
-}
-
-/*  Occurrences of needle not preceded by a backslash. */
-static int s_count_unescaped(const char *s, const char *needle)
-{
-    int count = 0;
-    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
-        if (p == s || p[-1] != '\\')
-            count++;
-    return count;
-}
-
-static int s_starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -298,7 +198,7 @@ static void test_rank_order(void **state)
         for (size_t i = 0; i < N; i++) {
             /* rotations, then reversed rotations of the spec order */
             size_t k = rot < N ? (i + rot) % N : (N - 1 - i + rot) % N;
-            e[i].paper.id = s_dup(spec[k].id);
+            e[i].paper.id = ax_test_dup(spec[k].id);
             e[i].paper.submitted = spec[k].submitted;
             s_hits(&e[i], hit_names, spec[k].hits);
             e[i].verdict.llm.score = spec[k].score;
@@ -381,7 +281,7 @@ static void s_golden_test(int zh)
     /* zh: the whole run, printed in UTC+8 like the seed; en: a week, printed in UTC */
     char *out = zh ? s_render(&profile, "all", e, 3, GENERATED_AT, UTC8)
                    : s_render(&profile, "2026-W08", e, 3, GENERATED_AT, 0);
-    int same = s_matches_golden(out, zh ? "digest_zh.md" : "digest_en.md");
+    int same = ax_test_matches_golden(out, zh ? "digest_zh.md" : "digest_en.md");
     free(out);
     s_entries_free(e, 3);
     assert_true(same);
@@ -409,11 +309,11 @@ static void test_golden_matches_seed(void **state)
         print_message("seed not found at %s: skipped\n", pattern);
         skip();
     }
-    char *seed = s_read_file(g.gl_pathv[0]);
+    char *seed = ax_test_read_file(g.gl_pathv[0], NULL);
     globfree(&g);
     assert_non_null(seed);
     snprintf(path, sizeof path, "%s/tests/data/golden/digest_zh.md", AX_SOURCE_DIR);
-    char *golden = s_read_file(path);
+    char *golden = ax_test_read_file(path, NULL);
     assert_non_null(golden);
 
     const char *seed_end = strstr(seed, "## 2. "), *golden_end = strstr(golden, "## 2. ");
@@ -444,7 +344,7 @@ static void test_period_heading_and_top_n(void **state)
     ax_rank_sort(e, 3);
     ax_profile_t profile = s_profile("ArXiv cs.IR 每日论文摘要", "zh", 2);
     char *out = s_render(&profile, "2026-02-17", e, 3, GENERATED_AT, 0);
-    assert_true(s_starts_with(out, "# ArXiv cs.IR 每日论文摘要 — 2026-02-17\n\n"
+    assert_true(ax_test_starts_with(out, "# ArXiv cs.IR 每日论文摘要 — 2026-02-17\n\n"
                                    "**生成时间**: 2026年02月17日 04:23:02\n"
                                    "**论文数量**: 2 篇（Top 2）\n"));
     assert_non_null(strstr(out, "\n## 2. "));
@@ -458,7 +358,7 @@ static void test_period_heading_and_top_n(void **state)
     out = s_render(&profile, NULL, e, 3, GENERATED_AT, 0);
     assert_non_null(strstr(out, "**论文数量**: 3 篇（Top 3）\n"));
     assert_non_null(strstr(out, "## 3. Cold-Start Recommendation with Graph Priors\n"));
-    assert_true(s_starts_with(out, "# ArXiv cs.IR 每日论文摘要\n\n"));
+    assert_true(ax_test_starts_with(out, "# ArXiv cs.IR 每日论文摘要\n\n"));
     free(out);
     s_entries_free(e, 3);
 }
@@ -547,15 +447,15 @@ static void test_hostile_paper(void **state)
             "<img src=x onerror=alert(1)>\n```\ncode\n```\n[ref]: http://evil");
     s_hits(&e[0], hits, 1);
     e[0].verdict.llm.score = 4;
-    e[0].verdict.llm.score_reason = s_dup("**bold** [click](http://evil)\n\n## injected");
-    e[0].verdict.llm.company = s_dup("<iframe src=//evil>");
-    e[0].verdict.llm.title_translated = s_dup("标题\n---");
+    e[0].verdict.llm.score_reason = ax_test_dup("**bold** [click](http://evil)\n\n## injected");
+    e[0].verdict.llm.company = ax_test_dup("<iframe src=//evil>");
+    e[0].verdict.llm.title_translated = ax_test_dup("标题\n---");
 
     ax_profile_t profile = s_profile("T", "zh", 20);
     char *out = s_render(&profile, NULL, e, 1, GENERATED_AT, 0);
 
     /* the only link is ours, and its URL cannot be closed early */
-    assert_int_equal(s_count_unescaped(out, "]("), 1);
+    assert_int_equal(ax_test_count_unescaped(out, "]("), 1);
     assert_non_null(strstr(out, "[查看原文](http://arxiv.org/abs/"
                                 "2602.00001%29%20%5Bx%5D%28javascript%3Aalert%281%29v1)\n"));
     /* no raw HTML: every '<' that could open a tag became an entity */
@@ -563,8 +463,8 @@ static void test_hostile_paper(void **state)
     assert_non_null(strstr(out, "**英文标题**: &lt;script>alert(1)&lt;/script>\n\n"));
     /* one heading for the digest, one per paper; two rules: header and paper */
     assert_int_equal(s_count_lines(out, "---"), 2);
-    assert_int_equal(s_count_substr(out, "\n#"), 1);
-    assert_int_equal(s_count_substr(out, "\n## "), 1);
+    assert_int_equal(ax_test_count_substr(out, "\n#"), 1);
+    assert_int_equal(ax_test_count_substr(out, "\n## "), 1);
     assert_non_null(strstr(out, "\n## 1. 标题 ---\n\n"));
     assert_non_null(strstr(out, "**作者**: \\*Eve\\* \\[x\\](http://evil)、&lt;b>Mallory&lt;/b>、# Trent\n\n"));
     assert_non_null(strstr(out, "**所属公司**: &lt;iframe src=//evil>\n\n"));
@@ -582,7 +482,7 @@ static void test_missing_fields(void **state)
 {
     ax_entry_t e[1];
     memset(e, 0, sizeof e);
-    e[0].paper.id = s_dup("hep-th/9901001");
+    e[0].paper.id = ax_test_dup("hep-th/9901001");
     ax_profile_t profile = s_profile("T", "en", 20);
     char *out = s_render(&profile, NULL, e, 1, GENERATED_AT, 0);
     assert_string_equal(out, "# T\n\n"

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "test_helpers.h"
 #include <jansson.h>
 
 #include "paper.h"
@@ -40,41 +42,24 @@
 
 /* ---------------------------------------------------------------- builders */
 
-static char *s_dup(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    assert_non_null(d);
-    return d;
-}
-
-static char **s_strv(const char *const *v, size_t n)
-{
-    char **out = ax_strv_dup((char *const *) v, n);
-    if (n > 0)
-        assert_non_null(out);
-    return out;
-}
-
 /*  Fills the paper part of e; the verdict stays a keyword-only one with the given hits. */
 static void s_paper(ax_entry_t *e, const char *id, const char *title, int64_t submitted,
                     const char *const *authors, size_t n_authors, const char *const *cats, size_t n_cats,
                     const char *abstract, size_t n_hits)
 {
     static const char *const hit_names[] = {"a", "b", "c", "d", "e"};
-    e->paper.id = s_dup(id);
+    e->paper.id = ax_test_dup(id);
     e->paper.version = 1;
-    e->paper.title = s_dup(title);
+    e->paper.title = ax_test_dup(title);
     e->paper.submitted = submitted;
     e->paper.updated = submitted;
-    e->paper.authors = s_strv(authors, n_authors);
+    e->paper.authors = ax_test_strv(authors, n_authors);
     e->paper.n_authors = n_authors;
-    e->paper.categories = s_strv(cats, n_cats);
+    e->paper.categories = ax_test_strv(cats, n_cats);
     e->paper.n_categories = n_cats;
-    e->paper.abstract = s_dup(abstract);
+    e->paper.abstract = ax_test_dup(abstract);
     e->verdict.state = AX_STATE_MATCHED;
-    e->verdict.hits = s_strv(hit_names, n_hits);
+    e->verdict.hits = ax_test_strv(hit_names, n_hits);
     e->verdict.n_hits = n_hits;
 }
 
@@ -84,11 +69,11 @@ static void s_llm(ax_entry_t *e, int score, const char *tldr, const char *motiva
 {
     e->verdict.state = AX_STATE_ENRICHED;
     e->verdict.llm.score = score;
-    e->verdict.llm.tldr = s_dup(tldr);
-    e->verdict.llm.motivation = s_dup(motivation);
-    e->verdict.llm.method = s_dup(method);
-    e->verdict.llm.result = s_dup(result);
-    e->verdict.llm.conclusion = s_dup(conclusion);
+    e->verdict.llm.tldr = ax_test_dup(tldr);
+    e->verdict.llm.motivation = ax_test_dup(motivation);
+    e->verdict.llm.method = ax_test_dup(method);
+    e->verdict.llm.result = ax_test_dup(result);
+    e->verdict.llm.conclusion = ax_test_dup(conclusion);
 }
 
 static void s_entries_free(ax_entry_t *entries, size_t n)
@@ -251,21 +236,21 @@ static void s_golden_paper_entry(ax_entry_t *e, int zh)
     ax_llm_t *llm = &e->verdict.llm;
     e->verdict.state = AX_STATE_ENRICHED;
     llm->score = 5;
-    llm->tags_top = s_strv(top, 2);
+    llm->tags_top = ax_test_strv(top, 2);
     llm->n_tags_top = 2;
-    llm->tags_detail = s_strv(detail, 4);
+    llm->tags_detail = ax_test_strv(detail, 4);
     llm->n_tags_detail = 4;
     if (zh) {
-        llm->title_translated = s_dup("密集监督生成式重排序方法在推荐系统中的应用");
-        llm->one_sentence = s_dup(
+        llm->title_translated = ax_test_dup("密集监督生成式重排序方法在推荐系统中的应用");
+        llm->one_sentence = ax_test_dup(
             "本文提出了一种名为DeGRe的生成式重排序框架,通过离线阶段使用“前瞻评估器”探索高质量序列,"
             "并将密集的步骤级监督信号蒸馏到轻量级在线生成器中,从而在保持在线推理高效的同时,"
             "解决了现有方法中启发式标签偏差和稀疏奖励导致的优化方向模糊问题。");
-        llm->tldr = s_dup("不应出现：有一句话总结时不用 TL;DR。");
+        llm->tldr = ax_test_dup("不应出现：有一句话总结时不用 TL;DR。");
     } else {
         /* an English LLM echoes the title as its translation: printed once */
-        llm->title_translated = s_dup("DeGRe: Dense-supervised Generative Reranking for Recommendation");
-        llm->one_sentence = s_dup(
+        llm->title_translated = ax_test_dup("DeGRe: Dense-supervised Generative Reranking for Recommendation");
+        llm->one_sentence = ax_test_dup(
             "DeGRe explores high-value sequences offline with a lookahead evaluator and distils its dense "
             "step-level supervision into a lightweight online generator, curing heuristic label bias and "
             "sparse-reward credit assignment while online inference stays one greedy pass.");
@@ -298,30 +283,6 @@ static __attribute__((noinline)) char *s_render_paper(const ax_profile_t *profil
     return buf;
 }
 
-static char *s_read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *nb = realloc(buf, cap);
-            assert_non_null(nb);
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /*  The shared file matching pattern (a glob under AX_SHARED_DIR), or NULL (then skip). */
 static char *s_read_shared(const char *pattern)
 {
@@ -330,53 +291,11 @@ static char *s_read_shared(const char *pattern)
     glob_t g;
     char *text = NULL;
     if (glob(full, 0, NULL, &g) == 0 && g.gl_pathc > 0)
-        text = s_read_file(g.gl_pathv[0]);
+        text = ax_test_read_file(g.gl_pathv[0], NULL);
     globfree(&g);
     if (!text)
         print_message("%s not found: skipped\n", full);
     return text;
-}
-
-/*  1 when actual equals the golden file name. Otherwise prints the first differing line of
- *  each, saves actual under /tmp and says how to diff them, and returns 0. */
-static int s_matches_golden(const char *actual, const char *name)
-{
-    char path[1024], out_path[1024];
-    snprintf(path, sizeof path, "%s/tests/data/golden/%s", AX_SOURCE_DIR, name);
-    char *golden = s_read_file(path);
-    snprintf(out_path, sizeof out_path, "/tmp/test_render_layouts.%s.actual", name);
-    int same = golden && strcmp(golden, actual) == 0;
-    if (!same) {
-        const char *g = golden ? golden : "", *a = actual;
-        int line = 1;
-        while (*g && *g == *a) {
-            if (*g == '\n')
-                line++;
-            g++, a++;
-        }
-        while (g > (golden ? golden : "") && g[-1] != '\n')
-            g--, a--;
-        const char *gshow = *g ? g : "(end of file)", *ashow = *a ? a : "(end of file)";
-        int glen = (int) strcspn(gshow, "\n"), alen = (int) strcspn(ashow, "\n");
-        FILE *f = fopen(out_path, "w");
-        if (f) {
-            fputs(actual, f);
-            fclose(f);
-        }
-        print_error("%s differs from the output at line %d:\n  golden: |%.*s|\n"
-                    "  actual: |%.*s|\n  see: diff -u %s %s\n",
-                    name, line, glen, gshow, alen, ashow, path, out_path);
-    }
-    free(golden);
-    return same;
-}
-
-static int s_count_substr(const char *s, const char *needle)
-{
-    int count = 0;
-    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
-        count++;
-    return count;
 }
 
 /*  Lines of s that start with prefix. */
@@ -388,21 +307,6 @@ static int s_count_line_starts(const char *s, const char *prefix)
         if (strncmp(p, prefix, len) == 0)
             count++;
     return count;
-}
-
-/*  Occurrences of needle not preceded by a backslash. */
-static int s_count_unescaped(const char *s, const char *needle)
-{
-    int count = 0;
-    for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
-        if (p == s || p[-1] != '\\')
-            count++;
-    return count;
-}
-
-static int s_starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
 /*  Copy of s with every occurrence of from replaced by to. */
@@ -453,7 +357,7 @@ static void test_golden_by_category_zh(void **state)
     assert_string_equal(e[1].paper.id, "2509.20617");      /* 3 hits, score 4 */
     ax_profile_t profile = s_profile("zh", s_golden_profile_cats, 2);
     char *out = s_render_bc(&profile, e, 4);
-    int same = s_matches_golden(out, "by-category-zh.md");
+    int same = ax_test_matches_golden(out, "by-category-zh.md");
     free(out);
     s_entries_free(e, 4);
     assert_true(same);
@@ -468,7 +372,7 @@ static void test_golden_by_category_matches_seed(void **state)
         skip();
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/golden/by-category-zh.md", AX_SOURCE_DIR);
-    char *golden = s_read_file(path);
+    char *golden = ax_test_read_file(path, NULL);
     assert_non_null(golden);
     s_fold_abstracts(seed);
 
@@ -491,7 +395,7 @@ static void s_golden_paper_test(int zh)
     s_golden_paper_entry(&e, zh);
     ax_profile_t profile = s_profile(zh ? "zh" : "en", NULL, 0);
     char *out = s_render_paper(&profile, &e);
-    int same = s_matches_golden(out, zh ? "paper-zh.md" : "paper-en.md");
+    int same = ax_test_matches_golden(out, zh ? "paper-zh.md" : "paper-en.md");
     free(out);
     ax_entry_clear(&e);
     assert_true(same);
@@ -517,7 +421,7 @@ static void test_golden_paper_matches_seed(void **state)
         skip();
     char path[1024];
     snprintf(path, sizeof path, "%s/tests/data/golden/paper-zh.md", AX_SOURCE_DIR);
-    char *golden = s_read_file(path);
+    char *golden = ax_test_read_file(path, NULL);
     assert_non_null(golden);
 
     static const char chrome[] = "菜单\n\n关于 🐙 GitHub\n";
@@ -560,9 +464,9 @@ static ax_entry_t *s_load_dae_day(size_t *n)
         assert_non_null(v);
         ax_entry_t *e = &v[count++];
         memset(e, 0, sizeof *e);
-        e->paper.id = s_dup(json_string_value(json_object_get(o, "id")));
-        e->paper.title = s_dup(json_string_value(json_object_get(o, "title")));
-        e->paper.abstract = s_dup(json_string_value(json_object_get(o, "summary")));
+        e->paper.id = ax_test_dup(json_string_value(json_object_get(o, "id")));
+        e->paper.title = ax_test_dup(json_string_value(json_object_get(o, "title")));
+        e->paper.abstract = ax_test_dup(json_string_value(json_object_get(o, "summary")));
         const char *names[2] = {"categories", "authors"};
         for (int k = 0; k < 2; k++) {
             json_t *arr = json_object_get(o, names[k]);
@@ -570,7 +474,7 @@ static ax_entry_t *s_load_dae_day(size_t *n)
             char **strs = calloc(len ? len : 1, sizeof *strs);
             assert_non_null(strs);
             for (size_t i = 0; i < len; i++)
-                strs[i] = s_dup(json_string_value(json_array_get(arr, i)));
+                strs[i] = ax_test_dup(json_string_value(json_array_get(arr, i)));
             if (k == 0)
                 e->paper.categories = strs, e->paper.n_categories = len;
             else
@@ -665,7 +569,7 @@ static int s_block_is_plain(const char *b, size_t len)
  *  whose texts hold nothing our escaping changes renders byte for byte as the real one. */
 static void test_real_day(void **state)
 {
-    char *real = s_read_file(DAE_MD_DAY);
+    char *real = ax_test_read_file(DAE_MD_DAY, NULL);
     size_t n = 0;
     ax_entry_t *e = real ? s_load_dae_day(&n) : NULL;
     if (!real || !e) {
@@ -680,8 +584,8 @@ static void test_real_day(void **state)
     char *real_structure = s_structure(real), *our_structure = s_structure(ours);
     assert_string_equal(our_structure, real_structure);
     assert_int_equal(s_count_line_starts(ours, "### ["), 301);
-    assert_int_equal(s_count_substr(ours, "<details>"), 301);
-    assert_int_equal(s_count_substr(ours, "</details>"), 301);
+    assert_int_equal(ax_test_count_substr(ours, "<details>"), 301);
+    assert_int_equal(ax_test_count_substr(ours, "</details>"), 301);
     assert_non_null(strstr(real_structure, "toc cs.CV 145\ntoc cs.CL 57\ntoc cs.GT 5\n"));
 
     /* paper by paper, with the real abstracts folded like ours */
@@ -728,7 +632,7 @@ static void test_section_order(void **state)
     ax_profile_t profile = s_profile("zh", NULL, 0);
     char *out = s_render_bc(&profile, e, n);
     char *structure = s_structure(out);
-    assert_true(s_starts_with(structure, "toc cs.GT 5\ntoc cs.CE 2\ntoc cs.GR 9\ntoc cs.IT 7\ntoc cs.CV 145\n"
+    assert_true(ax_test_starts_with(structure, "toc cs.GT 5\ntoc cs.CE 2\ntoc cs.GR 9\ntoc cs.IT 7\ntoc cs.CV 145\n"
                                          "toc cs.CL 57\ntoc cs.AI 76\n\nsection cs.GT: 2606.30776 "));
     free(structure);
     free(out);
@@ -738,7 +642,7 @@ static void test_section_order(void **state)
     profile = s_profile("zh", cats, 3);
     out = s_render_bc(&profile, e, n);
     structure = s_structure(out);
-    assert_true(s_starts_with(structure, "toc cs.AI 76\ntoc cs.GR 9\ntoc cs.GT 5\ntoc cs.CE 2\ntoc cs.IT 7\n"));
+    assert_true(ax_test_starts_with(structure, "toc cs.AI 76\ntoc cs.GR 9\ntoc cs.GT 5\ntoc cs.CE 2\ntoc cs.IT 7\n"));
     free(structure);
     free(out);
     s_entries_free(e, n);
@@ -752,7 +656,7 @@ static void test_section_order(void **state)
     s_paper(&two[1], "2601.00002", "Retrieval", 0, NULL, 0, ir, 1, "B.", 1);
     profile = s_profile("en", ir, 1);
     out = s_render_bc(&profile, two, 2);
-    assert_true(s_starts_with(out, "<div id=toc></div>\n\n# Table of Contents\n\n- [cs.IR](#cs.IR) [Total: 1]\n"
+    assert_true(ax_test_starts_with(out, "<div id=toc></div>\n\n# Table of Contents\n\n- [cs.IR](#cs.IR) [Total: 1]\n"
                                    "- [unknown](#unknown) [Total: 1]\n\n\n<div id='cs.IR'></div>\n\n"
                                    "# cs.IR [[Back]](#toc)\n\n### [1] [Retrieval](https://arxiv.org/abs/2601.00002)\n"));
     assert_non_null(strstr(out, "\n# unknown [[Back]](#toc)\n\n### [2] [No category](https://arxiv.org/abs/2601.00001)\n"
@@ -794,8 +698,8 @@ static void test_keyword_only(void **state)
     e.paper.submitted = 0;
     free(e.paper.abstract);
     e.paper.abstract = NULL;
-    e.verdict.llm.tldr = s_dup("Gating saves compute.");
-    e.verdict.llm.result = s_dup("15-80% cheaper.");
+    e.verdict.llm.tldr = ax_test_dup("Gating saves compute.");
+    e.verdict.llm.result = ax_test_dup("15-80% cheaper.");
     out = s_render_paper(&profile, &e);
     assert_string_equal(out, "arXiv submission date: unknown\n📄 Abstract - When Reranking Hurts\n\n"
                              "(no abstract)\n\nWhen Reranking Hurts\n\n\n1️⃣ One-sentence summary\n\n"
@@ -809,7 +713,7 @@ static void test_keyword_only(void **state)
 
     /* nothing for the <details> block: no block; no authors: no author line */
     free(e.verdict.llm.result);
-    e.verdict.llm.result = s_dup(" \n ");
+    e.verdict.llm.result = ax_test_dup(" \n ");
     ax_strv_free(&e.paper.authors, e.paper.n_authors);
     e.paper.n_authors = 0;
     out = s_render_bc(&profile, &e, 1);
@@ -870,13 +774,13 @@ static void s_hostile_entries(ax_entry_t e[2])
     s_llm(&e[0], 5, "](javascript:alert(1)) </details>\n# tl",
           "</details><script>alert(1)</script>\n\n# x [a](javascript:alert(1)) & R&D",
           "<details><summary>x</summary>", "*", "`code` | x |\n---");
-    llm->title_translated = s_dup("<img src=x onerror=alert(1)>\n# 标题");
-    llm->one_sentence = s_dup("</details>[a](javascript:alert(1))\n# x");
+    llm->title_translated = ax_test_dup("<img src=x onerror=alert(1)>\n# 标题");
+    llm->one_sentence = ax_test_dup("</details>[a](javascript:alert(1))\n# x");
     static const char *const top[] = {"<b>x</b>", "[t](javascript:1)"};
     static const char *const detail[] = {"# h", "*"};
-    llm->tags_top = s_strv(top, 2);
+    llm->tags_top = ax_test_strv(top, 2);
     llm->n_tags_top = 2;
-    llm->tags_detail = s_strv(detail, 2);
+    llm->tags_detail = ax_test_strv(detail, 2);
     llm->n_tags_detail = 2;
 }
 
@@ -894,14 +798,14 @@ static void test_hostile_by_category(void **state)
     char *d = s_replace(c, "\n</details>\n", "\n");
     assert_null(strchr(d, '<'));
     free(a), free(b), free(c), free(d);
-    assert_int_equal(s_count_substr(out, "<details>"), 2);
-    assert_int_equal(s_count_substr(out, "</details>"), 2);
+    assert_int_equal(ax_test_count_substr(out, "<details>"), 2);
+    assert_int_equal(ax_test_count_substr(out, "</details>"), 2);
     assert_int_equal(s_count_line_starts(out, "</details>"), 2);
     /* headings: contents, one section, two papers; no link but ours */
     assert_int_equal(s_count_line_starts(out, "#"), 4);
     assert_int_equal(s_count_line_starts(out, "### ["), 2);
-    assert_int_equal(s_count_unescaped(out, "](javascript"), 0);
-    assert_int_equal(s_count_unescaped(out, "]("), 1 + 1 + 2);      /* toc, back, two titles */
+    assert_int_equal(ax_test_count_unescaped(out, "](javascript"), 0);
+    assert_int_equal(ax_test_count_unescaped(out, "]("), 1 + 1 + 2);      /* toc, back, two titles */
     assert_non_null(strstr(out, "- [cs.AI'>&lt;script>alert(1)&lt;/script>](#cs.AI___script_alert_1___script_) "
                                 "[Total: 2]\n"));
     assert_non_null(strstr(out, "\n### [1] [&lt;script>alert(1)&lt;/script> \\# heading]"
@@ -930,14 +834,14 @@ static void test_hostile_by_category(void **state)
         assert_null(strstr(html, "<img"));
         assert_null(strstr(html, "javascript:alert(1)\""));
         assert_null(strstr(html, "href=\"javascript"));
-        assert_int_equal(s_count_substr(html, "<details>"), 2);
-        assert_int_equal(s_count_substr(html, "</details>"), 2);
-        assert_int_equal(s_count_substr(html, "<h1"), 2);
-        assert_int_equal(s_count_substr(html, "<h2"), 0);
-        assert_int_equal(s_count_substr(html, "<h3"), 2);
-        assert_int_equal(s_count_substr(html, "<hr"), 0);
-        assert_int_equal(s_count_substr(html, "<table"), 0);
-        assert_int_equal(s_count_substr(html, "<a href"), 1 + 1 + 2);
+        assert_int_equal(ax_test_count_substr(html, "<details>"), 2);
+        assert_int_equal(ax_test_count_substr(html, "</details>"), 2);
+        assert_int_equal(ax_test_count_substr(html, "<h1"), 2);
+        assert_int_equal(ax_test_count_substr(html, "<h2"), 0);
+        assert_int_equal(ax_test_count_substr(html, "<h3"), 2);
+        assert_int_equal(ax_test_count_substr(html, "<hr"), 0);
+        assert_int_equal(ax_test_count_substr(html, "<table"), 0);
+        assert_int_equal(ax_test_count_substr(html, "<a href"), 1 + 1 + 2);
         assert_non_null(strstr(html, "<p>Method: &lt;details&gt;&lt;summary&gt;x&lt;/summary&gt;</p>"));
         free(html);
     } else {
@@ -959,8 +863,8 @@ static void test_hostile_paper_page(void **state)
             assert_int_equal(s_count_line_starts(out, "#"), 0);
             assert_int_equal(s_count_line_starts(out, "---"), 0);
             assert_int_equal(s_count_line_starts(out, "|"), 0);
-            assert_int_equal(s_count_unescaped(out, "](javascript"), 0);
-            assert_int_equal(s_count_unescaped(out, "]("), 1);  /* the arXiv link */
+            assert_int_equal(ax_test_count_unescaped(out, "](javascript"), 0);
+            assert_int_equal(ax_test_count_unescaped(out, "]("), 1);  /* the arXiv link */
             if (i == 0) {
                 assert_non_null(strstr(out, ": &lt;b>x&lt;/b>, \\[t\\](javascript:1)\n"));
                 assert_non_null(strstr(out, ": \\# h, \\*\n\n&lt;img src=x onerror=alert(1)> \\# 标题 / "
@@ -973,7 +877,7 @@ static void test_hostile_paper_page(void **state)
                 assert_null(strstr(html, "<img"));
                 assert_null(strstr(html, "<b>"));
                 assert_null(strstr(html, "<h"));
-                assert_int_equal(s_count_substr(html, "<a href"), 1);
+                assert_int_equal(ax_test_count_substr(html, "<a href"), 1);
                 assert_non_null(strstr(html, "<a href=\"https://arxiv.org/abs/"));
                 free(html);
             }

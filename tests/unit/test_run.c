@@ -22,35 +22,33 @@
 #include "run.h"
 #include "snapshot.h"
 #include "store.h"
+#include "test_helpers.h"
 #include "text.h"
 
 #define BUNDLED AX_SOURCE_DIR "/deploy/sample/arxiv-cs-2026-06.jsonl"
 
 static ax_redis_fixture_t s_redis;
-static char s_dir[64];
+static char *s_dir;                     /* this test's temporary directory */
 
 static int s_setup(void **state)
 {
-    strcpy(s_dir, "/tmp/ax_run_XXXXXX");
-    if (!mkdtemp(s_dir))
-        return -1;
+    s_dir = ax_test_tmpdir("ax_run_");
     ax_log_set_level(AX_LOG_ERROR);
     return ax_redis_fixture_start(&s_redis);
 }
 
 static int s_teardown(void **state)
 {
-    char cmd[128];
     ax_redis_fixture_stop(&s_redis);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    int rc = ax_test_rmtree(s_dir);
+    free(s_dir);
+    s_dir = NULL;
+    return rc;
 }
 
 static const char *s_tmp(const char *name)
 {
-    static char path[128];
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    return path;
+    return ax_test_path(s_dir, name);
 }
 
 static redisContext *s_connect(void)

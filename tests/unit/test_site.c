@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -32,6 +31,7 @@
 #include "atom_feed.h"
 #include "render.h"
 #include "site.h"
+#include "test_helpers.h"
 
 #define S_GENERATED_AT 1782907200 /* 2026-07-01T12:00:00Z */
 
@@ -163,39 +163,21 @@ static void s_write_site(const char *dir, const ax_atom_feed_opts_t *opts)
 
 static char *s_slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = NULL;
-    size_t size = 0;
-    FILE *mem = open_memstream(&buf, &size);
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, got, mem);
-    fclose(f);
-    fclose(mem);
-    return buf;
+    char *text = ax_test_read_file(path, NULL);
+    assert_non_null(text);
+    return text;
 }
 
 static char *s_tmpdir(void)
 {
-    char tmpl[] = "/tmp/axsite-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    assert_non_null(dir);
-    return strdup(dir);
-}
-
-static int s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
+    return ax_test_tmpdir("axsite-");
 }
 
 static void s_rmtree(char *dir)
 {
-    nftw(dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    ax_test_rmtree(dir);
     free(dir);
 }
-
 /*  Every regular file under the site, collected by nftw. */
 static char *s_files[4096];
 static size_t s_n_files;

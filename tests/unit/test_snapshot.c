@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "snapshot.h"
+#include "test_helpers.h"
 #include "text.h"
 
 #define KAGGLE AX_SHARED_DIR "/fixtures/arxiv/kaggle_snapshot_sample.jsonl"
@@ -26,29 +27,27 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static char s_dir[64];
+static char *s_dir;                     /* this test's temporary directory */
 
 static int s_setup(void **state)
 {
-    strcpy(s_dir, "/tmp/ax_snapshot_XXXXXX");
-    return mkdtemp(s_dir) ? 0 : -1;
+    s_dir = ax_test_tmpdir("ax_snapshot_");
+    return 0;
 }
 
 static int s_teardown(void **state)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    int rc = ax_test_rmtree(s_dir);
+    free(s_dir);
+    s_dir = NULL;
+    return rc;
 }
 
 /*  Path of a file in the test's temporary directory (static buffer). */
 static const char *s_tmp(const char *name)
 {
-    static char path[128];
-    snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    return path;
+    return ax_test_path(s_dir, name);
 }
-
 static void s_write(const char *path, const char *data, size_t len)
 {
     FILE *f = fopen(path, "wb");

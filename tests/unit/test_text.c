@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lang.h"
 #include "text.h"
 
 /* ---- folding ------------------------------------------------------------------------- */
@@ -354,10 +355,34 @@ static void test_time_mutations(void **state)
     }
 }
 
+/*  The one language rule (lang.h): "zh" alone or with a subtag, any case; "zhx" and
+ *  "english" are other languages, not Chinese or English. */
+static void test_lang(void **state)
+{
+    (void) state;
+    const char *zh[] = {"zh", "ZH", "zh-CN", "zh_Hans", "zh-Hant-TW", "Zh-tw"};
+    for (size_t i = 0; i < sizeof zh / sizeof *zh; i++)
+        assert_int_equal(ax_lang_of(zh[i]), AX_LANG_ZH);
+    const char *en[] = {NULL, "", "en", "EN", "en-GB", "en_US"};
+    for (size_t i = 0; i < sizeof en / sizeof *en; i++)
+        assert_int_equal(ax_lang_of(en[i]), AX_LANG_EN);
+    const char *other[] = {"zhx", "zh2", "english", "e", "z", "pt-BR", "ja", "enx"};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        assert_int_equal(ax_lang_of(other[i]), AX_LANG_OTHER);
+    assert_true(ax_lang_traditional("zh-Hant"));
+    assert_true(ax_lang_traditional("zh_TW"));
+    assert_true(ax_lang_traditional("zh-HK"));
+    assert_false(ax_lang_traditional("zh-Hans"));
+    assert_false(ax_lang_traditional("zh"));
+    assert_false(ax_lang_traditional("en-TW"));
+    assert_false(ax_lang_traditional(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_is_space),
+        cmocka_unit_test(test_lang),
         cmocka_unit_test(test_fold_cases),
         cmocka_unit_test(test_fold_alignment),
         cmocka_unit_test(test_fold_random),

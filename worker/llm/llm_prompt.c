@@ -27,29 +27,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "lang.h"
 #include "text.h"
 
 #define S_MAX_AUTHORS 20                /* authors listed; a collaboration has thousands */
 #define S_MAX_PREVIOUS 8000             /* bytes of a previous answer shown in a repair */
-
-typedef enum { S_EN, S_ZH, S_OTHER } s_lang_t;
-
-/* Which template a language code gets: "zh", "zh-CN", "zh_Hant" -> Chinese; "en*", NULL or
- * "" -> English; anything else -> English told to write in that language. */
-static s_lang_t s_lang(const char *code, int *traditional)
-{
-    *traditional = 0;
-    if (!code || !*code)
-        return S_EN;
-    size_t n = strlen(code);
-    int sep = n == 2 || (n > 2 && (code[2] == '-' || code[2] == '_'));
-    if (sep && strncasecmp(code, "zh", 2) == 0) {
-        *traditional = strcasestr(code + 2, "hant") || strcasestr(code + 2, "tw")
-                       || strcasestr(code + 2, "hk") || strcasestr(code + 2, "mo");
-        return S_ZH;
-    }
-    return sep && strncasecmp(code, "en", 2) == 0 ? S_EN : S_OTHER;
-}
 
 /* ------------------------------------------------------------------ templates */
 
@@ -168,14 +150,14 @@ static const char s_en_repair[] =
     "nothing else.";
 
 /* The interest block, or the no-interest sentence when it is blank. */
-static void s_put_interest(FILE *f, const char *interest, s_lang_t lang)
+static void s_put_interest(FILE *f, const char *interest, ax_lang_t lang)
 {
     char *trimmed = interest ? ax_text_fold(interest, strlen(interest)) : NULL;
     if (trimmed && *trimmed)
         fprintf(f, "%s\n<interest>\n%s\n</interest>\n\n",
-                lang == S_ZH ? "读者的研究兴趣：" : "The reader's research interest:", trimmed);
+                lang == AX_LANG_ZH ? "读者的研究兴趣：" : "The reader's research interest:", trimmed);
     else
-        fputs(lang == S_ZH ? s_zh_no_interest : s_en_no_interest, f);
+        fputs(lang == AX_LANG_ZH ? s_zh_no_interest : s_en_no_interest, f);
     free(trimmed);
 }
 
@@ -186,16 +168,15 @@ char *ax_llm_system_prompt(const char *language, const char *interest)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
-    int traditional;
-    s_lang_t lang = s_lang(language, &traditional);
-    if (lang == S_ZH) {
+    ax_lang_t lang = ax_lang_of(language);
+    if (lang == AX_LANG_ZH) {
         fputs(s_zh_intro, f);
         s_put_interest(f, interest, lang);
         fputs(s_zh_fields, f);
-        fprintf(f, s_zh_style, traditional ? "繁體中文" : "简体中文");
+        fprintf(f, s_zh_style, ax_lang_traditional(language) ? "繁體中文" : "简体中文");
     } else {
         char sentence[200];
-        if (lang == S_EN)
+        if (lang == AX_LANG_EN)
             snprintf(sentence, sizeof sentence, "Write plain, precise English.");
         else
             snprintf(sentence, sizeof sentence,
@@ -203,9 +184,9 @@ char *ax_llm_system_prompt(const char *language, const char *interest)
                      "with the code \"%.40s\" (BCP 47).", language);
         fputs(s_en_intro, f);
         s_put_interest(f, interest, lang);
-        fprintf(f, s_en_fields, lang == S_EN ? s_en_title_en : s_en_title_other,
-                lang == S_EN ? "\"unknown\"" : "the output language's word for \"unknown\"");
-        fprintf(f, s_en_style, sentence, lang == S_EN ? "unknown" : "…");
+        fprintf(f, s_en_fields, lang == AX_LANG_EN ? s_en_title_en : s_en_title_other,
+                lang == AX_LANG_EN ? "\"unknown\"" : "the output language's word for \"unknown\"");
+        fprintf(f, s_en_style, sentence, lang == AX_LANG_EN ? "unknown" : "…");
     }
     if (fclose(f) != 0) {
         free(text);
@@ -298,7 +279,7 @@ static json_t *s_response_format(int json_schema)
 }
 
 /* The repair turn: the previous answer (if any) and the user's correction request. */
-static int s_repair_messages(json_t *messages, s_lang_t lang, const char *previous,
+static int s_repair_messages(json_t *messages, ax_lang_t lang, const char *previous,
                              const char *error)
 {
     if (previous) {
@@ -317,7 +298,7 @@ static int s_repair_messages(json_t *messages, s_lang_t lang, const char *previo
             return -1;
     }
     char *text = NULL;
-    if (asprintf(&text, lang == S_ZH ? s_zh_repair : s_en_repair, error) < 0)
+    if (asprintf(&text, lang == AX_LANG_ZH ? s_zh_repair : s_en_repair, error) < 0)
         text = NULL;
     return s_message(messages, "user", text);
 }
@@ -326,8 +307,7 @@ static int s_repair_messages(json_t *messages, s_lang_t lang, const char *previo
 static char *s_body(const ax_llm_opts_t *o, char *user_message, const char *previous_answer,
                     const char *repair_error)
 {
-    int traditional;
-    s_lang_t lang = s_lang(o->language, &traditional);
+    ax_lang_t lang = ax_lang_of(o->language);
     json_t *body = json_object(), *messages = json_array();
     int failed = !body || !messages;
     failed = failed || s_message(messages, "system", ax_llm_system_prompt(o->language, o->interest));
