@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "run_store.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +91,31 @@ int ax_rs_fail(char **err, const char *what)
     if (err)
         *err = strdup(what);
     return -1;
+}
+
+int ax_rs_read_key(redisContext *c, char **err, const char *run, const char *suffix, const char *profile,
+                   ax_rkey_t *k)
+{
+    if (err)
+        *err = NULL;
+    if (!c)
+        return ax_rs_fail(err, "redis: not connected");
+    return ax_rkey_run(k, run, suffix, profile) < 0 ? 0 : 1;
+}
+
+int ax_rs_write_keys(redisContext *c, char **err, const char *run, int n, ax_rkey_t *keys, ...)
+{
+    va_list ap;
+    int rc = 0;
+    if (err)
+        *err = NULL;
+    if (!c)
+        return ax_rs_fail(err, "redis: not connected");
+    va_start(ap, keys);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = ax_rkey_run(&keys[i], run, va_arg(ap, const char *), NULL);
+    va_end(ap);
+    return rc < 0 ? ax_rs_fail(err, "bad run id") : 0;
 }
 
 /* ---------------------------------------------------------------- transactions */
@@ -294,10 +320,9 @@ int ax_run_store_load(redisContext *c, const char *run, ax_run_record_t *rec, ch
 {
     ax_rkey_t k;
     memset(rec, 0, sizeof *rec);
-    if (err)
-        *err = NULL;
-    if (ax_rkey_run(&k, run, NULL, NULL) < 0)
-        return c ? 0 : ax_rs_fail(err, "redis: not connected");
+    int go = ax_rs_read_key(c, err, run, NULL, NULL, &k);
+    if (go <= 0)
+        return go;
     redisReply *h = ax_redis_cmd(c, err, "HGETALL %s", k.s);
     if (!h)
         return -1;
@@ -318,10 +343,9 @@ static int s_hget(redisContext *c, const char *run, const char *field, redisRepl
 {
     ax_rkey_t k;
     *r = NULL;
-    if (err)
-        *err = NULL;
-    if (ax_rkey_run(&k, run, NULL, NULL) < 0)
-        return c ? 0 : ax_rs_fail(err, "redis: not connected");
+    int go = ax_rs_read_key(c, err, run, NULL, NULL, &k);
+    if (go <= 0)
+        return go;
     redisReply *v = ax_redis_cmd(c, err, "HGET %s %s", k.s, field);
     if (!v)
         return -1;
@@ -356,8 +380,9 @@ int ax_run_store_state(redisContext *c, const char *run, ax_run_state_t *state, 
 int ax_run_store_exists(redisContext *c, const char *run, char **err)
 {
     ax_rkey_t k;
-    if (run && ax_rkey_run(&k, run, NULL, NULL) < 0)
-        return c ? 0 : ax_rs_fail(err, "redis: not connected");
+    int go = run ? ax_rs_read_key(c, err, run, NULL, NULL, &k) : 1;
+    if (go <= 0)
+        return go;
     if (!run)
         ax_rkey_ns(&k, "runs", NULL);
     redisReply *r = ax_redis_cmd(c, err, run ? "EXISTS %s" : "ZCARD %s", k.s);
@@ -407,13 +432,11 @@ int ax_run_store_create(redisContext *c, const char *run, const ax_runspec_t *sp
 {
     ax_rkey_t key, runs, req;
     ax_rtx_t tx;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&key, run, NULL, NULL) < 0 || ax_rkey_ns(&runs, "runs", NULL) < 0 ||
-        (spec->request && ax_rkey_ns(&req, "submit:", spec->request) < 0))
-        return ax_rs_fail(err, "bad run id or request id");
+    if (ax_rs_write_keys(c, err, run, 1, &key, "") < 0)
+        return -1;
+    ax_rkey_ns(&runs, "runs", NULL);
+    if (spec->request && ax_rkey_ns(&req, "submit:", spec->request) < 0)
+        return ax_rs_fail(err, "bad request id");
     msgpack_sbuffer blob;
     msgpack_sbuffer_init(&blob);
     ax_runspec_encode(&blob, spec);
@@ -451,12 +474,8 @@ int ax_run_store_put_counts(redisContext *c, const char *run, const ax_run_count
 {
     ax_rkey_t k;
     ax_rtx_t tx;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&k, run, NULL, NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
+    if (ax_rs_write_keys(c, err, run, 1, &k, "") < 0)
+        return -1;
     ax_rtx_begin(&tx, c);
     ax_rs_append_counts(&tx, k.s, n, state);
     return ax_rtx_exec(&tx, err);
@@ -465,16 +484,17 @@ int ax_run_store_put_counts(redisContext *c, const char *run, const ax_run_count
 int ax_run_store_set_state(redisContext *c, const char *run, ax_run_state_t state, char **err)
 {
     ax_rkey_t k;
-    if (ax_rkey_run(&k, run, NULL, NULL) < 0 || state == AX_RUN_STATE_NONE)
-        return ax_rs_fail(err, "bad run id or state");
+    assert(state != AX_RUN_STATE_NONE);
+    if (ax_rs_write_keys(c, err, run, 1, &k, "") < 0)
+        return -1;
     return s_write(c, err, "HSET %s state %s", k.s, ax_run_state_name(state));
 }
 
 int ax_run_store_fail(redisContext *c, const char *run, const char *error, char **err)
 {
     ax_rkey_t k;
-    if (ax_rkey_run(&k, run, NULL, NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
+    if (ax_rs_write_keys(c, err, run, 1, &k, "") < 0)
+        return -1;
     return s_write(c, err, "HSET %s state %s error %s", k.s, AX_RS_FAILED, error && *error ? error : "failed");
 }
 
@@ -482,12 +502,8 @@ int ax_run_store_collected(redisContext *c, const char *run, int64_t completed_m
 {
     ax_rkey_t k, render;
     ax_rtx_t tx;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&k, run, NULL, NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
+    if (ax_rs_write_keys(c, err, run, 1, &k, "") < 0)
+        return -1;
     ax_rkey_ns(&render, "render", NULL);
     ax_rtx_begin(&tx, c);
     ax_rtx_fmt(&tx, "HSET %s completed_ms %lld state %s", k.s, (long long) completed_ms, AX_RS_COLLECTED);
@@ -516,14 +532,13 @@ int ax_run_store_render_finish(redisContext *c, const char *run, const char *fol
 {
     ax_rkey_t k, render;
     ax_rtx_t tx;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
+    int named = ax_rs_read_key(c, err, run, NULL, NULL, &k);
+    if (named < 0)
+        return -1;
     ax_rkey_ns(&render, "render", NULL);
     ax_rtx_begin(&tx, c);
-    if (ax_rkey_run(&k, run, NULL, NULL) < 0)
-        ;                               /* no such run can exist: only leave the queue */
+    if (!named)
+        ;                               /* no such run can exist: it only leaves the queue */
     else if (error)
         ax_rtx_fmt(&tx, "HSET %s state %s error %s", k.s, AX_RS_FAILED, error);
     else

@@ -48,9 +48,18 @@ void ax_rtx_fmt(ax_rtx_t *tx, const char *fmt, ...);
  *  error, -1 with *err otherwise (the link reconnects after a broken connection). */
 int ax_rtx_exec(ax_rtx_t *tx, char **err);
 
-/*  *err = "redis: not connected" / "out of memory" / "bad run id ..." for the common
- *  early exits; returns -1. */
+/*  *err = what (a copy; err may be NULL); returns -1. */
 int ax_rs_fail(char **err, const char *what);
+
+/*  The start of every operation that reads a key of run (suffix: NULL for the record,
+ *  profile: NULL for none): *err NULL, *k built. 1 to go on, 0 when run can name no run
+ *  (nothing to read), -1 with *err when c is NULL. */
+int ax_rs_read_key(redisContext *c, char **err, const char *run, const char *suffix, const char *profile,
+                   ax_rkey_t *k);
+/*  The start of every operation that writes n keys of run: *err NULL, keys[i] = the run's
+ *  key + the i-th suffix (const char *, "" for the record itself). 0, or -1 with *err
+ *  when c is NULL or run can name no run. */
+int ax_rs_write_keys(redisContext *c, char **err, const char *run, int n, ax_rkey_t *keys, ...);
 
 /*  HSET of the counters, the state (NONE: not written) and updated_ms on the
  *  transaction. */

@@ -111,14 +111,10 @@ int ax_run_store_seen(redisContext *c, const char *run, char *const *ids, size_t
     ax_rkey_t k;
     const char **argv;
     size_t *lens;
-    if (err)
-        *err = NULL;
+    if (ax_rs_write_keys(c, err, run, 1, &k, ":seen") < 0)
+        return -1;
     if (n == 0)
         return 0;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&k, run, ":seen", NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
     const char *head[] = {"SMISMEMBER", k.s};
     int argc = s_argv(head, 2, ids, n, &argv, &lens);
     if (argc < 0)
@@ -161,19 +157,14 @@ int ax_run_store_commit_batch(redisContext *c, const char *run, char *const *fre
                               const ax_run_store_job_t *job, const ax_run_counts_t *n, ax_run_state_t state,
                               char **err)
 {
-    ax_rkey_t key, seen, jobs, jobids;
     ax_rtx_t tx;
     const char **argv = NULL;
     size_t *lens = NULL, ids_len = 0;
     char *ids = NULL;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&key, run, NULL, NULL) < 0 || ax_rkey_run(&seen, run, ":seen", NULL) < 0 ||
-        ax_rkey_run(&jobs, run, ":jobs", NULL) < 0 || ax_rkey_run(&jobids, run, ":jobids", NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
-    const char *head[] = {"SADD", seen.s};
+    ax_rkey_t k[4];
+    if (ax_rs_write_keys(c, err, run, 4, k, "", ":seen", ":jobs", ":jobids") < 0)
+        return -1;
+    const char *head[] = {"SADD", k[1].s};
     int argc = n_fresh ? s_argv(head, 2, fresh, n_fresh, &argv, &lens) : 0;
     if (argc < 0 || (job && !(ids = s_ids_joined(job->ids, job->n_ids, &ids_len)))) {
         free(argv);
@@ -184,10 +175,10 @@ int ax_run_store_commit_batch(redisContext *c, const char *run, char *const *fre
     if (n_fresh)
         ax_rtx_argv(&tx, argc, argv, lens);
     if (job) {
-        ax_rtx_fmt(&tx, "HSET %s %" PRIu64 " %b", jobs.s, job->id, job->papers, job->papers_len);
-        ax_rtx_fmt(&tx, "HSET %s %" PRIu64 " %b", jobids.s, job->id, ids, ids_len);
+        ax_rtx_fmt(&tx, "HSET %s %" PRIu64 " %b", k[2].s, job->id, job->papers, job->papers_len);
+        ax_rtx_fmt(&tx, "HSET %s %" PRIu64 " %b", k[3].s, job->id, ids, ids_len);
     }
-    ax_rs_append_counts(&tx, key.s, n, state);
+    ax_rs_append_counts(&tx, k[0].s, n, state);
     int rc = ax_rtx_exec(&tx, err);
     free(ids);
     free(argv);
@@ -198,12 +189,8 @@ int ax_run_store_commit_batch(redisContext *c, const char *run, char *const *fre
 int ax_run_store_save_attempt(redisContext *c, const char *run, uint64_t job, uint32_t attempt, char **err)
 {
     ax_rkey_t k;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&k, run, ":attempts", NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
+    if (ax_rs_write_keys(c, err, run, 1, &k, ":attempts") < 0)
+        return -1;
     redisReply *r = ax_redis_cmd(c, err, "HSET %s %" PRIu64 " %u", k.s, job, attempt);
     int rc = r ? 0 : -1;
     freeReplyObject(r);
@@ -213,22 +200,15 @@ int ax_run_store_save_attempt(redisContext *c, const char *run, uint64_t job, ui
 int ax_run_store_finish_jobs(redisContext *c, const char *run, const uint64_t *jobs, size_t n_jobs,
                              const ax_run_counts_t *n, ax_run_state_t state, char **err)
 {
-    ax_rkey_t key, jk, ik, ak;
+    ax_rkey_t k[4];
     ax_rtx_t tx;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&key, run, NULL, NULL) < 0 || ax_rkey_run(&jk, run, ":jobs", NULL) < 0 ||
-        ax_rkey_run(&ik, run, ":jobids", NULL) < 0 || ax_rkey_run(&ak, run, ":attempts", NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
+    if (ax_rs_write_keys(c, err, run, 4, k, "", ":jobs", ":jobids", ":attempts") < 0)
+        return -1;
     ax_rtx_begin(&tx, c);
-    for (size_t i = 0; i < n_jobs; i++) {
-        ax_rtx_fmt(&tx, "HDEL %s %" PRIu64, jk.s, jobs[i]);
-        ax_rtx_fmt(&tx, "HDEL %s %" PRIu64, ik.s, jobs[i]);
-        ax_rtx_fmt(&tx, "HDEL %s %" PRIu64, ak.s, jobs[i]);
-    }
-    ax_rs_append_counts(&tx, key.s, n, state);
+    for (size_t i = 0; i < n_jobs; i++)
+        for (int h = 1; h < 4; h++)
+            ax_rtx_fmt(&tx, "HDEL %s %" PRIu64, k[h].s, jobs[i]);
+    ax_rs_append_counts(&tx, k[0].s, n, state);
     return ax_rtx_exec(&tx, err);
 }
 
@@ -248,17 +228,13 @@ static int s_job_cmp(const void *a, const void *b)
 
 int ax_run_store_load_jobs(redisContext *c, const char *run, ax_run_stored_job_t **jobs, size_t *n, char **err)
 {
-    ax_rkey_t jk, ak;
+    ax_rkey_t k[2];
     *jobs = NULL;
     *n = 0;
-    if (err)
-        *err = NULL;
-    if (!c)
-        return ax_rs_fail(err, "redis: not connected");
-    if (ax_rkey_run(&jk, run, ":jobs", NULL) < 0 || ax_rkey_run(&ak, run, ":attempts", NULL) < 0)
-        return ax_rs_fail(err, "bad run id");
-    redisReply *attempts = ax_redis_cmd(c, err, "HGETALL %s", ak.s);
-    redisReply *h = attempts ? ax_redis_cmd(c, err, "HGETALL %s", jk.s) : NULL;
+    if (ax_rs_write_keys(c, err, run, 2, k, ":jobs", ":attempts") < 0)
+        return -1;
+    redisReply *attempts = ax_redis_cmd(c, err, "HGETALL %s", k[1].s);
+    redisReply *h = attempts ? ax_redis_cmd(c, err, "HGETALL %s", k[0].s) : NULL;
     int rc = h ? 0 : -1;
     size_t count = h ? h->elements / 2 : 0;
     if (rc == 0 && !(*jobs = calloc(count + 1, sizeof **jobs)))
@@ -468,8 +444,9 @@ int ax_run_store_profile_counts(redisContext *c, const char *run, const char *pr
 {
     ax_rkey_t k;
     memset(counts, 0, AX_STATE_COUNT * sizeof *counts);
-    if (ax_rkey_run(&k, run, ":counts:", profile) < 0)
-        return c ? 0 : ax_rs_fail(err, "redis: not connected");
+    int go = ax_rs_read_key(c, err, run, ":counts:", profile, &k);
+    if (go <= 0)
+        return go;
     redisReply *h = ax_redis_cmd(c, err, "HGETALL %s", k.s);
     if (!h)
         return -1;
@@ -533,11 +510,8 @@ int ax_run_store_scan_entries(redisContext *c, const char *run, const char *prof
 {
     ax_rkey_t k;
     s_visit_t x = {.entry = fn, .ctx = ctx};
-    if (err)
-        *err = NULL;
-    if (ax_rkey_run(&k, run, ":papers:", profile) < 0)
-        return c ? 0 : ax_rs_fail(err, "redis: not connected");
-    return s_hscan(c, k.s, s_visit_entry, &x, err);
+    int go = ax_rs_read_key(c, err, run, ":papers:", profile, &k);
+    return go <= 0 ? go : s_hscan(c, k.s, s_visit_entry, &x, err);
 }
 
 int ax_run_store_scan_states(redisContext *c, const char *run, const char *profile, ax_run_state_fn fn, void *ctx,
@@ -545,9 +519,6 @@ int ax_run_store_scan_states(redisContext *c, const char *run, const char *profi
 {
     ax_rkey_t k;
     s_visit_t x = {.state = fn, .ctx = ctx};
-    if (err)
-        *err = NULL;
-    if (ax_rkey_run(&k, run, ":states:", profile) < 0)
-        return c ? 0 : ax_rs_fail(err, "redis: not connected");
-    return s_hscan(c, k.s, s_visit_state, &x, err);
+    int go = ax_rs_read_key(c, err, run, ":states:", profile, &k);
+    return go <= 0 ? go : s_hscan(c, k.s, s_visit_state, &x, err);
 }
