@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "proto.h"
 #include "run.h"
+#include "run_store.h"
 #include "source.h"
 #include "store.h"
 #include "text.h"
@@ -47,6 +48,7 @@ struct ax_broker {
     int standby;                    /* broker.standby: wait while another broker holds it */
     int bound;                      /* the jobs socket is bound (once the lease is ours) */
     int ready;                      /* ... and the unfinished runs are loaded: we work */
+    int64_t resume_at_ms;           /* monotonic: next try at loading them, after a failed one */
     char *bind;                     /* broker.bind */
     struct {
         int lease_ms, heartbeat_ms, liveness, max_attempts;
@@ -99,16 +101,14 @@ static void s_run_next(ax_broker_t *self);
 /*  The active run cannot go on (its source failed): record why and move on. */
 static void s_run_fail(ax_broker_t *self, const char *why)
 {
-    char key[300], *err = NULL;
+    char *err = NULL;
     ax_run_t *run = self->active;
     redisContext *c = s_redis(self);
     why = why && *why ? why : "harvest failed";
     ax_log_error("run failed|run=%s error=\"%s\"", run->id, why);
     ax_metrics_add("arxdigest_broker_runs_total", "state=\"failed\"", 1);
-    redisReply *r = c ? ax_redis_cmd(c, &err, "HSET %s state failed error %s", ax_run_key(key, sizeof key, run->id, ""),
-                                     why)
-                      : NULL;
-    freeReplyObject(r);
+    if (c && ax_run_store_fail(c, run->id, why, &err) < 0)
+        ax_log_warn("cannot record the run failed|run=%s error=\"%s\"", run->id, err ? err : "?");
     free(err);
     ax_run_destroy(&self->active);
     s_run_next(self);
@@ -125,8 +125,8 @@ static void s_run_next(ax_broker_t *self)
     ax_log_info("run started|run=%s source=%s profiles=%zu", self->active->id, self->active->spec.source,
                 self->active->spec.n_profiles);
     redisContext *c = s_redis(self);
-    if (c && strcmp(self->active->state, "queued") == 0)
-        ax_run_publish(self->active, c, "harvesting");
+    if (c && self->active->state == AX_RUN_STATE_QUEUED)
+        ax_run_publish(self->active, c, AX_RUN_STATE_HARVESTING);
 }
 
 /*  A run is complete when it is harvested and every job is finished and recorded: tell
@@ -140,28 +140,13 @@ static void s_run_check_complete(ax_broker_t *self)
     ax_run_flush(run, c);
     if (!ax_run_complete(run))
         return;
-    char key[300], render[200], *err = NULL;
-    ax_run_key(key, sizeof key, run->id, "");
-    redisAppendCommand(c, "MULTI");
-    redisAppendCommand(c, "HSET %s completed_ms %lld state collected", key, (long long) ax_now_ms());
-    redisAppendCommand(c, "RPUSH %s %s", ax_ns_key(render, sizeof render, "render"), run->id);
-    redisAppendCommand(c, "EXEC");
-    int ok = 1;
-    for (int i = 0; i < 4; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c, (void **) &r) != REDIS_OK || !r) {
-            ok = 0;
-            break;
-        }
-        ok &= r->type != REDIS_REPLY_ERROR && (i < 3 || r->type == REDIS_REPLY_ARRAY);
-        freeReplyObject(r);
-    }
-    if (!ok) {
-        ax_log_warn("cannot mark run collected, will retry|run=%s", run->id);
+    char *err = NULL;
+    if (ax_run_store_collected(c, run->id, ax_now_ms(), &err) < 0) {
+        ax_log_warn("cannot mark run collected, will retry|run=%s error=\"%s\"", run->id, err ? err : "?");
         free(err);
         return;
     }
-    run->state = "collected";
+    run->state = AX_RUN_STATE_COLLECTED;
     ax_metrics_add("arxdigest_broker_runs_total", "state=\"collected\"", 1);
     ax_log_info("run collected|run=%s harvested=%" PRIu64 " jobs=%" PRIu64 " failed_jobs=%" PRIu64 " seconds=%.1f",
                 run->id, run->n.harvested, run->n.jobs_total, run->n.jobs_failed,
@@ -452,7 +437,7 @@ static void s_on_submit(ax_broker_t *self, ax_runspec_t *spec, ax_ctl_t *reply)
     redisContext *c = s_redis(self);
     reply->error = s_not_working(self, c);
     if (!reply->error && spec->request) {
-        int rc = ax_run_by_request(c, spec->request, &reply->run, &err);
+        int rc = ax_run_store_by_request(c, spec->request, &reply->run, &err);
         if (rc < 0)
             reply->error = err ? err : strdup("out of memory");
         else if (rc == 1)
@@ -479,7 +464,7 @@ static void s_on_submit(ax_broker_t *self, ax_runspec_t *spec, ax_ctl_t *reply)
 /*  STATUS {run}: the run's state as recorded in Redis; without a run, the active one's. */
 static void s_on_status(ax_broker_t *self, const ax_ctl_t *req, ax_ctl_t *reply)
 {
-    char *err = NULL, key[300];
+    char *err = NULL;
     redisContext *c = s_redis(self);
     const char *run = req->run ? req->run : self->active ? self->active->id : NULL;
     if (!run)
@@ -489,13 +474,12 @@ static void s_on_status(ax_broker_t *self, const ax_ctl_t *req, ax_ctl_t *reply)
     else if (!c)
         reply->error = strdup("redis unreachable");
     else {
-        redisReply *r = ax_redis_cmd(c, &err, "HGET %s state", ax_run_key(key, sizeof key, run, ""));
-        if (r && r->type == REDIS_REPLY_STRING) {
+        ax_run_state_t state;
+        if (ax_run_store_state(c, run, &state, &err) == 1) {
             reply->run = strdup(run);
-            reply->state = strdup(r->str);
+            reply->state = strdup(ax_run_state_name(state));
         } else if (asprintf(&reply->error, "run %s: %s", run, err ? err : "not found") < 0)
             reply->error = NULL;
-        freeReplyObject(r);
         free(err);
     }
 }
@@ -573,25 +557,27 @@ static void s_publish_broker(ax_broker_t *self)
     ax_run_t *run = self->active;
     if (!c)
         return;
-    /* hiredis formats %lld but not %zu. */
-    char key[200];
-    redisReply *r = ax_redis_cmd(c, NULL, "HSET %s workers %lld run %s jobs_inflight %lld jobs_queued %lld "
-                                          "runs_waiting %lld updated_ms %lld pid %d id %s",
-                                 ax_ns_key(key, sizeof key, "broker"), (long long) self->n_workers,
-                                 run ? run->id : "",
-                                 (long long) (run ? run->n_inflight : 0), (long long) (run ? run->n_pending : 0),
-                                 (long long) self->n_queued, (long long) ax_now_ms(), (int) getpid(),
-                                 self->lease.id);
-    freeReplyObject(r);
+    ax_run_store_broker_t b = {.workers = (int64_t) self->n_workers,
+                               .jobs_inflight = run ? (int64_t) run->n_inflight : 0,
+                               .jobs_queued = run ? (int64_t) run->n_pending : 0,
+                               .runs_waiting = (int64_t) self->n_queued,
+                               .updated_ms = ax_now_ms(),
+                               .pid = (int64_t) getpid()};
+    snprintf(b.run, sizeof b.run, "%s", run ? run->id : "");
+    snprintf(b.id, sizeof b.id, "%s", self->lease.id);
+    ax_run_store_put_broker(c, &b, NULL);
 }
 
 /* ---------------------------------------------------------------- the namespace */
 
 /*  The lease is ours: bind the jobs socket (once) and resume what a previous broker
- *  left unfinished. 0 (or Redis failed: tried again next turn) / -1 fatal. */
+ *  left unfinished: every unfinished run or, when Redis fails on the way, none of them
+ *  yet (tried again a second later, until it works). 0 / -1 fatal. */
 static int s_activate(ax_broker_t *self, redisContext *c)
 {
     char *err = NULL;
+    if (ax_mono_ms() < self->resume_at_ms)
+        return 0;
     if (!self->bound && zmq_bind(self->jobs, self->bind) < 0) {
         ax_log_error("cannot bind the jobs socket|bind=%s error=\"%s\"", self->bind, zmq_strerror(errno));
         return -1;
@@ -602,6 +588,7 @@ static int s_activate(ax_broker_t *self, redisContext *c)
     if (!runs) {
         ax_log_warn("cannot load the unfinished runs, will retry|error=\"%s\"", err ? err : "?");
         free(err);
+        self->resume_at_ms = ax_mono_ms() + 1000;
         return 0;
     }
     for (size_t i = 0; i < n_runs; i++)

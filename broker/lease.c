@@ -1,4 +1,6 @@
-/*  lease.c: the broker's lease on its namespace (see lease.h). */
+/*  lease.c: the broker's lease on its namespace (see lease.h). Its two keys are named by
+ *  the run store (ax_run_store_lease_keys), like every key of the namespace; the scripts
+ *  that read and write them are the lease's algorithm and stay here, beside it. */
 #define _GNU_SOURCE
 #include "lease.h"
 
@@ -10,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "run_store.h"
 #include "store.h"
 
 /*  KEYS[1] the lease, KEYS[2] the epoch; ARGV[1] our id, ARGV[2] the time to live (ms),
@@ -50,8 +53,7 @@ int ax_lease_init(ax_lease_t *l, int ttl_ms)
             *p = '_';
     snprintf(l->id, sizeof l->id, "%s:%d:%02x%02x%02x%02x", host, (int) getpid(), rnd[0], rnd[1], rnd[2],
              rnd[3]);
-    ax_ns_key(l->key, sizeof l->key, "broker:lease");
-    ax_ns_key(l->epoch_key, sizeof l->epoch_key, "broker:epoch");
+    ax_run_store_lease_keys(l->key, l->epoch_key);
     l->ttl_ms = ttl_ms;
     return 0;
 }

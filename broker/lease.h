@@ -19,6 +19,8 @@
 #include <hiredis/hiredis.h>
 #include <stdint.h>
 
+#include "run_store.h"
+
 typedef enum {
     AX_LEASE_UNKNOWN,           /* not held and not known to be taken (Redis unreachable) */
     AX_LEASE_HELD,              /* ours (check ax_lease_valid before acting) */
@@ -29,7 +31,8 @@ typedef enum {
 typedef struct {
     char id[128];               /* this broker: "host:pid:random" */
     char holder[128];           /* TAKEN: the broker that holds it */
-    char key[200], epoch_key[200];
+    char key[AX_RUN_STORE_KEY_MAX];         /* NS:broker:lease */
+    char epoch_key[AX_RUN_STORE_KEY_MAX];   /* NS:broker:epoch */
     int ttl_ms;
     uint64_t epoch;             /* of our acquisition; 0 = never held */
     ax_lease_state_t state;

@@ -24,7 +24,6 @@ static void s_job_destroy(ax_run_job_t **job_p)
         return;
     msgpack_sbuffer_destroy(&job->papers);
     ax_strv_free(&job->ids, job->n);
-    free(job->subs);
     free(job->last_error);
     free(job);
     *job_p = NULL;
@@ -56,7 +55,7 @@ static size_t s_paper_size(const ax_paper_t *p)
 }
 
 /*  A job from n papers (packed into a buffer of size_hint bytes, the sum of their
- *  s_paper_size; their ids and submission times kept). */
+ *  s_paper_size; their ids kept). */
 static ax_run_job_t *s_job_new(uint64_t id, const ax_paper_t *papers, size_t n, size_t size_hint)
 {
     ax_run_job_t *job = calloc(1, sizeof *job);
@@ -65,13 +64,12 @@ static ax_run_job_t *s_job_new(uint64_t id, const ax_paper_t *papers, size_t n, 
     job->id = id;
     job->worker = -1;
     msgpack_sbuffer_init(&job->papers);
-    if (!(job->ids = calloc(n + 1, sizeof *job->ids)) || !(job->subs = calloc(n + 1, sizeof *job->subs))) {
+    if (!(job->ids = calloc(n + 1, sizeof *job->ids))) {
         s_job_destroy(&job);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         job->ids[i] = strdup(papers[i].id);
-        job->subs[i] = papers[i].submitted;
         job->n = i + 1;
         if (!job->ids[i]) {
             s_job_destroy(&job);
@@ -167,49 +165,15 @@ ax_run_job_t *ax_run_take(ax_run_t *run, uint64_t id)
 
 /* ---------------------------------------------------------------- Redis */
 
-/*  Reads the replies of `count` commands appended to c and checks them: none is an
- *  error and, for a MULTI ... EXEC pipeline, the last (EXEC) is an array (nil when the
- *  transaction was aborted). 0 / -1 with *err. */
-static int s_replies(redisContext *c, int count, int exec, char **err)
-{
-    int rc = 0;
-    for (int i = 0; i < count; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c, (void **) &r) != REDIS_OK || !r) {
-            if (asprintf(err, "redis: %s", c->errstr[0] ? c->errstr : "no reply") < 0)
-                *err = NULL;
-            return -1;                  /* connection broken: the link reconnects */
-        }
-        if (r->type == REDIS_REPLY_ERROR || (exec && i == count - 1 && r->type != REDIS_REPLY_ARRAY)) {
-            if (rc == 0 && asprintf(err, "redis: %s", r->type == REDIS_REPLY_ERROR ? r->str : "transaction aborted") < 0)
-                *err = NULL;
-            rc = -1;
-        }
-        freeReplyObject(r);
-    }
-    return rc;
-}
+_Static_assert(AX_SOURCE_CURSOR_MAX == AX_RUN_CURSOR_MAX, "the run record holds any source's cursor");
 
-/*  Appends HSET of every counter, the state and the time to the pipeline. */
-static void s_append_counts(redisContext *c, const char *key, const ax_run_counts_t *n, const char *state)
+int ax_run_publish(ax_run_t *run, redisContext *c, ax_run_state_t state)
 {
-    redisAppendCommand(c,
-                       "HSET %s harvested %" PRIu64 " duplicates %" PRIu64 " jobs_total %" PRIu64
-                       " jobs_done %" PRIu64 " jobs_failed %" PRIu64 " read %" PRIu64 " malformed %" PRIu64
-                       " filtered %" PRIu64 " cursor %s harvest_done %" PRIu64 " updated_ms %lld state %s",
-                       key, n->harvested, n->duplicates, n->jobs_total, n->jobs_done, n->jobs_failed, n->read,
-                       n->malformed, n->filtered, n->cursor, n->harvest_done, (long long) ax_now_ms(), state);
-}
-
-int ax_run_publish(ax_run_t *run, redisContext *c, const char *state)
-{
-    char key[300], *err = NULL;
-    if (state)
+    char *err = NULL;
+    if (state != AX_RUN_STATE_NONE)
         run->state = state;
-    ax_run_key(key, sizeof key, run->id, "");
-    s_append_counts(c, key, &run->n, run->state);
-    if (s_replies(c, 1, 0, &err) < 0) {
-        ax_log_warn("cannot update run|run=%s error=\"%s\"", run->id, err);
+    if (ax_run_store_put_counts(c, run->id, &run->n, run->state, &err) < 0) {
+        ax_log_warn("cannot update run|run=%s error=\"%s\"", run->id, err ? err : "?");
         free(err);
         return -1;
     }
@@ -232,48 +196,32 @@ static void s_note_source_position(ax_run_t *run)
 
 /* ---------------------------------------------------------------- failed papers */
 
-/*  Records papers (ids and submission times) as failed for every profile of the run,
- *  with reason. job_id is their job, still outstanding (ax_run_flush removes it after
- *  this), or 0 for papers that went in no job (too large): the store takes job 0 only
- *  from the broker (the collector refuses it on the wire). Idempotent (ax_store_result).
- *  0 / -1 (logged; retry). A store that refuses them (the run finished meanwhile) is
- *  logged and taken as done: no retry could ever store them. */
-static int s_store_failed(ax_run_t *run, redisContext *c, uint64_t job_id, uint32_t attempt, char *const *ids,
-                          const int64_t *subs, size_t n, char *reason)
+/*  Records papers as failed for every profile of the run, with reason. job_id is their
+ *  job, still outstanding (ax_run_flush removes it after this), or 0 for papers that went
+ *  in no job (too large): the store takes job 0 only from the broker (the collector
+ *  refuses it on the wire). Idempotent. 0 / -1 (logged; retry). A store that refuses
+ *  them (the run finished meanwhile) is logged and taken as done: no retry could ever
+ *  store them. */
+static int s_store_failed(ax_run_t *run, redisContext *c, uint64_t job_id, char *const *ids, size_t n,
+                          const char *reason)
 {
     size_t np = run->spec.n_profiles;
     char **names = calloc(np + 1, sizeof *names), *err = NULL;
-    ax_result_t res = {.run = run->id, .job = job_id, .attempt = attempt, .profiles = names, .n_profiles = np};
-    res.items = calloc(n + 1, sizeof *res.items);
-    ax_verdict_t *verdicts = calloc(n * np + 1, sizeof *verdicts);
     int rc = -1;
-    if (names && res.items && verdicts) {
-        for (size_t p = 0; p < np; p++)
-            names[p] = run->spec.profiles[p].name;
-        for (size_t i = 0; i < n; i++) {
-            res.items[i].paper.id = ids[i];                 /* borrowed */
-            res.items[i].paper.submitted = subs[i];
-            res.items[i].verdicts = &verdicts[i * np];
-            for (size_t p = 0; p < np; p++) {
-                verdicts[i * np + p].state = AX_STATE_FAILED;
-                verdicts[i * np + p].reason = reason;
-            }
-        }
-        res.n_items = n;
-        rc = ax_store_result(c, &res, NULL, &err);
-        if (rc > 0) {
-            ax_log_error("failed papers not recorded|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job_id,
-                         err ? err : "?");
-            rc = 0;
-        }
+    for (size_t p = 0; names && p < np; p++)
+        names[p] = run->spec.profiles[p].name;
+    if (names)
+        rc = ax_run_store_fail_papers(c, run->id, names, np, job_id, ids, n, reason, &err);
+    if (rc > 0) {
+        ax_log_error("failed papers not recorded|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job_id,
+                     err ? err : "?");
+        rc = 0;
     }
     if (rc < 0)
         ax_log_warn("cannot record failed papers|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job_id,
                     err ? err : "out of memory");
     free(err);
     free(names);
-    free(res.items);
-    free(verdicts);
     return rc;
 }
 
@@ -283,73 +231,32 @@ static int s_fail_papers(ax_run_t *run, redisContext *c, const ax_run_job_t *job
     char reason[512];
     snprintf(reason, sizeof reason, "job %" PRIu64 " failed %u times: %s", job->id, job->attempt,
              job->last_error ? job->last_error : "lease expired");
-    return s_store_failed(run, c, job->id, job->attempt, job->ids, job->subs, job->n, reason);
+    return s_store_failed(run, c, job->id, job->ids, job->n, reason);
 }
 
 /* ---------------------------------------------------------------- harvest */
 
 /*  Marks in fresh[] the batch papers not seen before in this run: not in the seen set
- *  (SMISMEMBER) and not earlier in the same batch. -1 with *err. */
+ *  and not earlier in the same batch. -1 with *err. */
 static int s_dedup(ax_run_t *run, redisContext *c, unsigned char *fresh, char **err)
 {
-    char key[300];
     size_t n = run->n_batch;
-    if (n == 0)
-        return 0;
-    const char **argv = calloc(n + 2, sizeof *argv);
-    size_t *lens = calloc(n + 2, sizeof *lens);
-    int rc = -1;
-    if (!argv || !lens) {
+    char **ids = calloc(n + 1, sizeof *ids);
+    if (!ids) {
         *err = strdup("out of memory");
-        goto done;
+        return -1;
     }
-    ax_run_key(key, sizeof key, run->id, ":seen");
-    argv[0] = "SMISMEMBER";
-    lens[0] = 10;
-    argv[1] = key;
-    lens[1] = strlen(key);
-    for (size_t i = 0; i < n; i++) {
-        argv[i + 2] = run->batch[i].id;
-        lens[i + 2] = strlen(run->batch[i].id);
-    }
-    redisReply *r = redisCommandArgv(c, (int) n + 2, argv, lens);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-        if (asprintf(err, "redis: SMISMEMBER: %s", !r ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "bad reply") < 0)
-            *err = NULL;
-        freeReplyObject(r);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        fresh[i] = r->element[i]->type == REDIS_REPLY_INTEGER && r->element[i]->integer == 0;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = run->batch[i].id;                  /* borrowed */
+    int rc = ax_run_store_seen(c, run->id, ids, n, fresh, err);
+    free(ids);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        fresh[i] = !fresh[i];
         for (size_t j = 0; fresh[i] && j < i; j++)
             if (fresh[j] && strcmp(run->batch[j].id, run->batch[i].id) == 0)
                 fresh[i] = 0;
     }
-    freeReplyObject(r);
-    rc = 0;
-done:
-    free(argv);
-    free(lens);
     return rc;
-}
-
-/*  The job's paper ids joined by NUL (ids never contain one), the value of its
- *  ax:run:{R}:jobids entry: what the collector checks a RESULT's papers against without
- *  unpacking the job. Caller frees; NULL on OOM. */
-static char *s_job_ids_joined(const ax_run_job_t *job, size_t *len)
-{
-    size_t total = 1;
-    for (size_t i = 0; i < job->n; i++)
-        total += strlen(job->ids[i]) + 1;
-    char *out = malloc(total), *p = out;
-    for (size_t i = 0; out && i < job->n; i++) {
-        size_t n = strlen(job->ids[i]);
-        memcpy(p, job->ids[i], n);
-        p += n;
-        *p++ = '\0';
-    }
-    *len = out && job->n ? (size_t) (p - out) - 1 : 0;   /* no NUL after the last */
-    return out;
 }
 
 /*  Records the fresh papers of the batch too large for any job (s_refuse) as failed,
@@ -363,37 +270,12 @@ static int s_fail_refused(ax_run_t *run, redisContext *c, const unsigned char *f
         char reason[256], *ids[1] = {run->batch[i].id};
         snprintf(reason, sizeof reason, "paper of %zu bytes is larger than broker.paper_max_bytes (%zu): not sent to "
                  "the workers", run->batch_sizes[i], paper_bytes);
-        if (s_store_failed(run, c, 0, 0, ids, &run->batch[i].submitted, 1, reason) < 0)
+        if (s_store_failed(run, c, 0, ids, 1, reason) < 0)
             return -1;
         ax_log_warn("paper too large, recorded failed|run=%s paper=%s bytes=%zu max=%zu", run->id, run->batch[i].id,
                     run->batch_sizes[i], paper_bytes);
     }
     return 0;
-}
-
-/*  Appends to the pipeline the SADD of every fresh id of the batch to the seen set. */
-static void s_append_seen(ax_run_t *run, redisContext *c, const unsigned char *fresh, size_t n_fresh)
-{
-    char seen_key[300];
-    const char **argv = calloc(n_fresh + 2, sizeof *argv);
-    size_t *lens = calloc(n_fresh + 2, sizeof *lens), k = 2;
-    ax_run_key(seen_key, sizeof seen_key, run->id, ":seen");
-    if (!argv || !lens) {
-        redisAppendCommand(c, "SADD");      /* an error reply: the transaction aborts */
-    } else {
-        argv[0] = "SADD";
-        lens[0] = 4;
-        argv[1] = seen_key;
-        lens[1] = strlen(seen_key);
-        for (size_t i = 0; i < run->n_batch; i++)
-            if (fresh[i]) {
-                argv[k] = run->batch[i].id;
-                lens[k++] = strlen(run->batch[i].id);
-            }
-        redisAppendCommandArgv(c, (int) k, argv, lens);
-    }
-    free(argv);
-    free(lens);
 }
 
 /*  The fresh papers of the batch that fit a job, as one job (NULL with *none set when
@@ -426,7 +308,6 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
 {
     ax_run_job_t *job = NULL;
     ax_run_counts_t n = run->n;
-    char key[300], jobs_key[300], ids_key[300];
     size_t n_fresh = 0;
     int none = 1;
     /* The cursor, the end of the harvest and the source counters move with the job that
@@ -451,32 +332,23 @@ static int s_commit_batch(ax_run_t *run, redisContext *c, const unsigned char *f
         return -1;
     }
     n.jobs_total += job ? 1 : 0;
-    size_t ids_len = 0;
-    char *ids = job ? s_job_ids_joined(job, &ids_len) : NULL;
-    if (job && !ids) {
+    char **fresh_ids = calloc(n_fresh + 1, sizeof *fresh_ids);
+    if (!fresh_ids) {
         s_job_destroy(&job);
         *err = strdup("out of memory");
         return -1;
     }
-    ax_run_key(key, sizeof key, run->id, "");
-    ax_run_key(jobs_key, sizeof jobs_key, run->id, ":jobs");
-    ax_run_key(ids_key, sizeof ids_key, run->id, ":jobids");
-    const char *state = n.harvest_done ? "dispatching" : "harvesting";
-    int count = 3;
-    redisAppendCommand(c, "MULTI");
-    if (n_fresh) {
-        s_append_seen(run, c, fresh, n_fresh);
-        count++;
-    }
-    if (job) {
-        redisAppendCommand(c, "HSET %s %" PRIu64 " %b", jobs_key, job->id, job->papers.data, job->papers.size);
-        redisAppendCommand(c, "HSET %s %" PRIu64 " %b", ids_key, job->id, ids, ids_len);
-        count += 2;
-    }
-    s_append_counts(c, key, &n, state);
-    redisAppendCommand(c, "EXEC");
-    free(ids);
-    if (s_replies(c, count, 1, err) < 0) {
+    for (size_t i = 0, k = 0; i < run->n_batch; i++)
+        if (fresh[i])
+            fresh_ids[k++] = run->batch[i].id;      /* borrowed */
+    ax_run_store_job_t stored = {0};
+    if (job)
+        stored = (ax_run_store_job_t) {.id = job->id, .papers = job->papers.data, .papers_len = job->papers.size,
+                                       .ids = job->ids, .n_ids = job->n};
+    ax_run_state_t state = n.harvest_done ? AX_RUN_STATE_DISPATCHING : AX_RUN_STATE_HARVESTING;
+    int rc = ax_run_store_commit_batch(c, run->id, fresh_ids, n_fresh, job ? &stored : NULL, &n, state, err);
+    free(fresh_ids);
+    if (rc < 0) {
         s_job_destroy(&job);
         return -1;
     }
@@ -583,35 +455,19 @@ int ax_run_harvest(ax_run_t *run, redisContext *c, const ax_run_bounds_t *bounds
 
 void ax_run_save_attempt(ax_run_t *run, redisContext *c, const ax_run_job_t *job)
 {
-    char key[300], *err = NULL;
-    if (!c)
-        return;
-    redisReply *r = ax_redis_cmd(c, &err, "HSET %s %" PRIu64 " %u", ax_run_key(key, sizeof key, run->id, ":attempts"),
-                                 job->id, job->attempt);
-    if (!r)
-        ax_log_warn("cannot record an attempt|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job->id, err);
-    freeReplyObject(r);
+    char *err = NULL;
+    if (c && ax_run_store_save_attempt(c, run->id, job->id, job->attempt, &err) < 0)
+        ax_log_warn("cannot record an attempt|run=%s job=%" PRIu64 " error=\"%s\"", run->id, job->id,
+                    err ? err : "?");
     free(err);
 }
 
 void ax_run_flush(ax_run_t *run, redisContext *c)
 {
-    char key[300], jobs_key[300], ids_key[300], att_key[300], *err = NULL;
+    char *err = NULL;
     if (!c || run->n_done_unsaved == 0)
         return;
-    ax_run_key(key, sizeof key, run->id, "");
-    ax_run_key(jobs_key, sizeof jobs_key, run->id, ":jobs");
-    ax_run_key(ids_key, sizeof ids_key, run->id, ":jobids");
-    ax_run_key(att_key, sizeof att_key, run->id, ":attempts");
-    redisAppendCommand(c, "MULTI");
-    for (size_t i = 0; i < run->n_done_unsaved; i++) {
-        redisAppendCommand(c, "HDEL %s %" PRIu64, jobs_key, run->done_unsaved[i]);
-        redisAppendCommand(c, "HDEL %s %" PRIu64, ids_key, run->done_unsaved[i]);
-        redisAppendCommand(c, "HDEL %s %" PRIu64, att_key, run->done_unsaved[i]);
-    }
-    s_append_counts(c, key, &run->n, run->state);
-    redisAppendCommand(c, "EXEC");
-    if (s_replies(c, 3 + 3 * (int) run->n_done_unsaved, 1, &err) < 0) {
+    if (ax_run_store_finish_jobs(c, run->id, run->done_unsaved, run->n_done_unsaved, &run->n, run->state, &err) < 0) {
         ax_log_warn("cannot record finished jobs, will retry|run=%s jobs=%zu error=\"%s\"", run->id,
                     run->n_done_unsaved, err ? err : "?");
         free(err);
@@ -725,7 +581,7 @@ ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_
     run->spec = *spec;
     memset(spec, 0, sizeof *spec);
     msgpack_sbuffer_init(&run->profiles);
-    run->state = "queued";
+    run->state = AX_RUN_STATE_QUEUED;
     if (s_spec_check(&run->spec, err) < 0 || !(run->source = ax_source_open(&run->spec, arxiv, NULL, err)))
         goto fail;
     if (!c) {
@@ -739,25 +595,8 @@ ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_
         goto fail;
     }
     ax_pack_profiles(&run->profiles, run->spec.profiles, run->spec.n_profiles);
-    msgpack_sbuffer blob;
-    msgpack_sbuffer_init(&blob);
-    ax_runspec_encode(&blob, &run->spec);
-    char key[300];
-    long long now = (long long) ax_now_ms();
-    ax_run_key(key, sizeof key, run->id, "");
-    redisAppendCommand(c, "MULTI");
-    redisAppendCommand(c, "HSET %s state queued spec %b source %s created_ms %lld", key, blob.data, blob.size,
-                       run->spec.source, now);
-    char runs[200], name[100], req[300];
-    redisAppendCommand(c, "ZADD %s %lld %s", ax_ns_key(runs, sizeof runs, "runs"), now, run->id);
-    if (run->spec.request) {        /* a retry of this request gets this run (broker.c) */
-        snprintf(name, sizeof name, "submit:%s", run->spec.request);
-        redisAppendCommand(c, "SET %s %s EX %d", ax_ns_key(req, sizeof req, name), run->id,
-                           AX_RUN_REQUEST_TTL_S);
-    }
-    redisAppendCommand(c, "EXEC");
-    msgpack_sbuffer_destroy(&blob);
-    if (s_replies(c, run->spec.request ? 5 : 4, 1, err) < 0)
+    /* With its request id, if any: a retry of this request gets this run (broker.c). */
+    if (ax_run_store_create(c, run->id, &run->spec, ax_now_ms(), err) < 0)
         goto fail;
     return run;
 fail:
@@ -765,106 +604,60 @@ fail:
     return NULL;
 }
 
-int ax_run_by_request(redisContext *c, const char *request, char **run, char **err)
+/*  Queues the outstanding jobs of a run, as recorded, in job order. -1 with *err, and
+ *  *redis set when Redis failed (else a job is unreadable). */
+static int s_load_jobs(ax_run_t *run, redisContext *c, int *redis, char **err)
 {
-    char name[100], key[300];
-    size_t n = strlen(request);
-    *run = NULL;
-    if (n == 0 || n > AX_RUN_REQUEST_MAX || strspn(request, AX_NAMESPACE_CHARS) != n) {
-        *err = strdup("bad run spec: req must be 1-64 characters of [A-Za-z0-9_.:-]");
+    ax_run_stored_job_t *stored = NULL;
+    size_t n = 0;
+    *redis = 1;
+    if (ax_run_store_load_jobs(c, run->id, &stored, &n, err) < 0)
         return -1;
-    }
-    snprintf(name, sizeof name, "submit:%s", request);
-    redisReply *r = ax_redis_cmd(c, err, "GET %s", ax_ns_key(key, sizeof key, name));
-    int rc = !r ? -1 : r->type == REDIS_REPLY_STRING ? 1 : 0;
-    if (rc == 1 && !(*run = strdup(r->str))) {
-        *err = strdup("out of memory");
-        rc = -1;
-    }
-    freeReplyObject(r);
-    return rc;
-}
-
-/*  Loads the outstanding jobs of a run from its jobs hash, in job order. */
-static int s_load_jobs(ax_run_t *run, redisContext *c, char **err)
-{
-    char jobs_key[300], att_key[300];
-    ax_run_key(jobs_key, sizeof jobs_key, run->id, ":jobs");
-    ax_run_key(att_key, sizeof att_key, run->id, ":attempts");
-    redisReply *attempts = ax_redis_cmd(c, err, "HGETALL %s", att_key);
-    redisReply *jobs = attempts ? ax_redis_cmd(c, err, "HGETALL %s", jobs_key) : NULL;
-    int rc = jobs ? 0 : -1;
-    size_t n = jobs ? jobs->elements / 2 : 0;
-    ax_run_job_t **loaded = calloc(n + 1, sizeof *loaded);
-    if (rc == 0 && !loaded) {
-        *err = strdup("out of memory");
-        rc = -1;
-    }
+    *redis = 0;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        const redisReply *f = jobs->element[2 * i], *v = jobs->element[2 * i + 1];
-        uint64_t id = strtoull(f->str, NULL, 10);
-        if (!(loaded[i] = s_job_load(id, v->str, v->len, err))) {
+        ax_run_job_t *job = s_job_load(stored[i].id, stored[i].papers, stored[i].papers_len, err);
+        if (!job) {
             rc = -1;
             break;
         }
-        loaded[i]->attempt = (uint32_t) ax_redis_hash_ll(attempts, f->str);
+        job->attempt = stored[i].attempt;
+        ax_run_push(run, job, 0);
     }
-    /* Job order: insertion sort, the window is small. */
-    for (size_t i = 1; rc == 0 && i < n; i++)
-        for (size_t j = i; j > 0 && loaded[j - 1]->id > loaded[j]->id; j--) {
-            ax_run_job_t *t = loaded[j];
-            loaded[j] = loaded[j - 1];
-            loaded[j - 1] = t;
-        }
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0)
-            ax_run_push(run, loaded[i], 0);
-        else
-            s_job_destroy(&loaded[i]);
-    }
-    free(loaded);
-    freeReplyObject(jobs);
-    freeReplyObject(attempts);
+    ax_run_stored_jobs_free(&stored, n);
     return rc;
 }
 
-/*  Rebuilds one unfinished run from its hash. NULL with *err. */
-static ax_run_t *s_run_load(redisContext *c, const ax_arxiv_cfg_t *arxiv, const char *id, const redisReply *h,
-                            char **err)
+/*  Rebuilds one unfinished run from its record. NULL with *err, and *redis set when Redis
+ *  failed (else the run cannot be resumed: its spec or a job unreadable, its source
+ *  gone). */
+static ax_run_t *s_run_load(redisContext *c, const ax_arxiv_cfg_t *arxiv, const char *id,
+                            const ax_run_record_t *rec, int *redis, char **err)
 {
     ax_run_t *run = calloc(1, sizeof *run);
-    const redisReply *blob = ax_redis_hash_field(h, "spec");
+    *redis = 0;
     if (!run || !(run->id = strdup(id))) {
         free(run);
         *err = strdup("out of memory");
         return NULL;
     }
     msgpack_sbuffer_init(&run->profiles);
-    if (!blob || ax_runspec_decode(blob->str, blob->len, &run->spec, err) < 0)
+    if (ax_run_record_spec(rec, &run->spec, err) < 0)
         goto fail;
     ax_pack_profiles(&run->profiles, run->spec.profiles, run->spec.n_profiles);
-    ax_run_counts_t *n = &run->n;
-    n->harvested = (uint64_t) ax_redis_hash_ll(h, "harvested");
-    n->duplicates = (uint64_t) ax_redis_hash_ll(h, "duplicates");
-    n->jobs_total = (uint64_t) ax_redis_hash_ll(h, "jobs_total");
-    n->jobs_done = (uint64_t) ax_redis_hash_ll(h, "jobs_done");
-    n->jobs_failed = (uint64_t) ax_redis_hash_ll(h, "jobs_failed");
-    n->read = run->base.read = (uint64_t) ax_redis_hash_ll(h, "read");
-    n->malformed = run->base.malformed = (uint64_t) ax_redis_hash_ll(h, "malformed");
-    n->filtered = run->base.filtered = (uint64_t) ax_redis_hash_ll(h, "filtered");
-    const char *cursor = ax_redis_hash_str(h, "cursor");
-    snprintf(n->cursor, sizeof n->cursor, "%s", cursor ? cursor : "");
-    n->harvest_done = (uint64_t) ax_redis_hash_ll(h, "harvest_done");
-    memcpy(run->batch_cursor, n->cursor, sizeof run->batch_cursor);
+    run->n = rec->n;
+    run->base.read = rec->n.read;
+    run->base.malformed = rec->n.malformed;
+    run->base.filtered = rec->n.filtered;
+    memcpy(run->batch_cursor, run->n.cursor, sizeof run->batch_cursor);
     run->batch_stats = run->base;
-    run->batch_done = (int) n->harvest_done;
-    const char *state = ax_redis_hash_str(h, "state");
-    run->state = state && strcmp(state, "queued") == 0 ? "queued" : n->harvest_done ? "dispatching" : "harvesting";
-    if (!n->harvest_done) {
-        if (!(run->source = ax_source_open(&run->spec, arxiv, n->cursor, err)))
-            goto fail;
-    }
-    if (s_load_jobs(run, c, err) < 0)
+    run->batch_done = (int) run->n.harvest_done;
+    run->state = rec->state == AX_RUN_STATE_QUEUED ? AX_RUN_STATE_QUEUED
+                 : run->n.harvest_done             ? AX_RUN_STATE_DISPATCHING
+                                                   : AX_RUN_STATE_HARVESTING;
+    if (!run->n.harvest_done && !(run->source = ax_source_open(&run->spec, arxiv, run->n.cursor, err)))
+        goto fail;
+    if (s_load_jobs(run, c, redis, err) < 0)
         goto fail;
     return run;
 fail:
@@ -872,40 +665,60 @@ fail:
     return NULL;
 }
 
+/*  Resumes run `id` into runs[*count] when it is unfinished; marks it failed when it
+ *  cannot be resumed. 0, or -1 with *err when Redis failed. */
+static int s_resume_one(redisContext *c, const ax_arxiv_cfg_t *arxiv, const char *id, ax_run_t **runs,
+                        size_t *count, char **err)
+{
+    ax_run_record_t rec;
+    char *why = NULL;
+    int redis = 0;
+    int found = ax_run_store_load(c, id, &rec, err);
+    if (found <= 0 || !ax_run_state_unfinished(rec.state)) {
+        ax_run_record_clear(&rec);
+        return found < 0 ? -1 : 0;
+    }
+    ax_run_t *run = s_run_load(c, arxiv, id, &rec, &redis, &why);
+    ax_run_record_clear(&rec);
+    if (run) {
+        runs[(*count)++] = run;
+        ax_log_info("run resumed|run=%s state=%s harvested=%" PRIu64 " jobs_outstanding=%zu cursor=\"%s\"", id,
+                    ax_run_state_name(run->state), run->n.harvested, run->n_pending, run->n.cursor);
+        return 0;
+    }
+    if (redis) {
+        *err = why;
+        return -1;
+    }
+    ax_log_error("run cannot be resumed, marked failed|run=%s error=\"%s\"", id, why ? why : "?");
+    int rc = ax_run_store_fail(c, id, why ? why : "cannot be resumed", err);
+    free(why);
+    return rc;
+}
+
 ax_run_t **ax_run_load_all(redisContext *c, const ax_arxiv_cfg_t *arxiv, size_t *count, char **err)
 {
+    char **ids = NULL;
+    size_t n_ids = 0;
     *count = 0;
-    char runs_key[200];
-    redisReply *ids = ax_redis_cmd(c, err, "ZRANGE %s 0 -1", ax_ns_key(runs_key, sizeof runs_key, "runs"));
-    if (!ids)
+    *err = NULL;
+    if (ax_run_store_list(c, 0, 0, &ids, &n_ids, err) < 0)
         return NULL;
-    ax_run_t **runs = calloc(ids->elements + 1, sizeof *runs);
-    for (size_t i = 0; runs && i < ids->elements; i++) {
-        const char *id = ids->element[i]->str;
-        char key[300], *why = NULL;
-        redisReply *h = ax_redis_cmd(c, err, "HGETALL %s", ax_run_key(key, sizeof key, id, ""));
-        if (!h)
-            break;
-        const char *state = ax_redis_hash_str(h, "state");
-        if (state && (strcmp(state, "queued") == 0 || strcmp(state, "harvesting") == 0 ||
-                      strcmp(state, "dispatching") == 0)) {
-            ax_run_t *run = s_run_load(c, arxiv, id, h, &why);
-            if (run) {
-                runs[(*count)++] = run;
-                ax_log_info("run resumed|run=%s state=%s harvested=%" PRIu64 " jobs_outstanding=%zu cursor=\"%s\"",
-                            id, run->state, run->n.harvested, run->n_pending, run->n.cursor);
-            } else {
-                ax_log_error("run cannot be resumed, marked failed|run=%s error=\"%s\"", id, why ? why : "?");
-                redisReply *r = ax_redis_cmd(c, NULL, "HSET %s state failed error %s", key,
-                                             why ? why : "cannot be resumed");
-                freeReplyObject(r);
-            }
-            free(why);
-        }
-        freeReplyObject(h);
-    }
-    freeReplyObject(ids);
+    ax_run_t **runs = calloc(n_ids + 1, sizeof *runs);
+    int rc = runs ? 0 : -1;
     if (!runs)
         *err = strdup("out of memory");
-    return runs;
+    for (size_t i = 0; rc == 0 && i < n_ids; i++)
+        rc = s_resume_one(c, arxiv, ids[i], runs, count, err);
+    ax_strv_free(&ids, n_ids);
+    if (rc == 0)
+        return runs;
+    /* Never a part: the runs after the failure would never be resumed. */
+    for (size_t i = 0; i < *count; i++)
+        ax_run_destroy(&runs[i]);
+    free(runs);
+    *count = 0;
+    if (!*err)
+        *err = strdup("redis failed");
+    return NULL;
 }

@@ -1,17 +1,14 @@
 /*  run.h: a run and its jobs, in the broker's memory and durably in Redis.
  *
  *  Everything a broker needs to resume a run after a crash is in Redis, written before
- *  it is acted upon (keys in store.h, under the namespace NS):
- *    NS:run:{R}            spec, state, counters and the harvest cursor (source position)
- *    NS:run:{R}:jobs       job id -> packed papers, for every job not yet done
- *    NS:run:{R}:jobids     job id -> its paper ids (NUL-joined), written and deleted with :jobs
- *    NS:run:{R}:attempts   job id -> failed dispatches (lease expired, worker died, FAIL)
- *    NS:run:{R}:seen       ids harvested (de-duplication)
+ *  it is acted upon, through the run store (run_store.h: the run record with its
+ *  counters and harvest cursor, the outstanding jobs, their attempts, the seen set).
  *  A new job, the ids it adds to the seen set, the cursor after it and the counters are
- *  written in one MULTI/EXEC, so a crash either keeps all of them or none: papers are
- *  never marked seen without being in a job, and never split twice. A done job is
- *  deleted from the jobs hash in the same transaction that counts it. Memory holds only
- *  the window of jobs not yet done, so it stays flat however large the source.
+ *  written in one transaction (ax_run_store_commit_batch), so a crash either keeps all
+ *  of them or none: papers are never marked seen without being in a job, and never
+ *  split twice. A done job is deleted in the same transaction that counts it
+ *  (ax_run_store_finish_jobs). Memory holds only the window of jobs not yet done, so it
+ *  stays flat however large the source.
  */
 #ifndef AX_RUN_H
 #define AX_RUN_H
@@ -20,6 +17,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "run_store.h"
 #include "source.h"
 
 /*  A job of a run. Its papers stay packed from creation to completion, so a re-dispatch
@@ -28,8 +26,7 @@ typedef struct ax_run_job {
     uint64_t id;
     uint32_t attempt;               /* dispatches so far (after a broker restart: failed ones) */
     msgpack_sbuffer papers;         /* msgpack array of papers */
-    char **ids;                     /* paper ids and submission times, to record failures */
-    int64_t *subs;
+    char **ids;                     /* paper ids: its :jobids entry, and to record failures */
     size_t n;
     int worker;                     /* index of the worker holding its lease, or -1 */
     uint64_t lease;                 /* token of its last dispatch (never 0), 0 before the first */
@@ -38,21 +35,13 @@ typedef struct ax_run_job {
     struct ax_run_job *next;        /* pending queue link */
 } ax_run_job_t;
 
-/*  Counters and cursor, persisted in the run hash under these names. */
-typedef struct {
-    uint64_t harvested, duplicates, jobs_total, jobs_done, jobs_failed;
-    uint64_t read, malformed, filtered;     /* source records, summed over restarts */
-    uint64_t harvest_done;
-    char cursor[AX_SOURCE_CURSOR_MAX];      /* source position after the last job (source.h) */
-} ax_run_counts_t;
-
 typedef struct {
     char *id;
     ax_runspec_t spec;
     msgpack_sbuffer profiles;       /* the spec's profiles, packed once */
     ax_source_t *source;            /* NULL once harvested */
-    const char *state;              /* queued, harvesting, dispatching, collected (static) */
-    ax_run_counts_t n;
+    ax_run_state_t state;           /* queued, harvesting, dispatching, collected */
+    ax_run_counts_t n;              /* counters and cursor, as in the run record (run_store.h) */
     ax_source_stats_t base;         /* source stats before the last (re)open */
     ax_run_job_t *pending_head, *pending_tail;
     size_t n_pending;
@@ -73,25 +62,16 @@ typedef struct {
     int64_t started_ms;
 } ax_run_t;
 
-/*  How long the run created for a SUBMIT's request id is remembered (NS:submit:<id>),
- *  and the longest request id (of AX_NAMESPACE_CHARS). */
-#define AX_RUN_REQUEST_TTL_S 86400
-#define AX_RUN_REQUEST_MAX 64
-
 /*  A new run from a submitted spec (taken: *spec is zeroed): opens its source, records
  *  it in Redis as queued, with its request id when it has one. Nothing is recorded past
  *  the spec's deadline. NULL with *err. */
 ax_run_t *ax_run_create(redisContext *c, ax_runspec_t *spec, const ax_arxiv_cfg_t *arxiv, char **err);
 
-/*  The run that a SUBMIT with this request id created (ax_run_create): 1 with *run set
- *  (caller frees; a retry gets the same run), 0 when there is none, -1 with *err for a
- *  Redis error or a malformed request id. */
-int ax_run_by_request(redisContext *c, const char *request, char **run, char **err);
-
 /*  The unfinished runs recorded in Redis, oldest first, with their outstanding jobs
- *  loaded and their sources re-opened at the saved cursor. *n is set; NULL with *err on
- *  a Redis error. A run that cannot be resumed (its source vanished) is marked failed
- *  and left out. */
+ *  loaded and their sources re-opened at the saved cursor. *n is set. A run that cannot
+ *  be resumed (its spec or a job unreadable, its source vanished) is marked failed and
+ *  left out. NULL with *err when Redis fails at any point: never a part of the runs
+ *  (those loaded are dropped), so the caller tries the whole load again later. */
 ax_run_t **ax_run_load_all(redisContext *c, const ax_arxiv_cfg_t *arxiv, size_t *n, char **err);
 
 void ax_run_destroy(ax_run_t **self_p);
@@ -115,8 +95,8 @@ typedef struct {
  *  try again when ax_source_fd wakes), -1 = the source failed (ax_source_error). */
 int ax_run_harvest(ax_run_t *self, redisContext *c, const ax_run_bounds_t *bounds);
 
-/*  Writes counters and state (NULL: unchanged) to the run hash. 0 / -1. */
-int ax_run_publish(ax_run_t *self, redisContext *c, const char *state);
+/*  Writes counters and state (AX_RUN_STATE_NONE: unchanged) to the run record. 0 / -1. */
+int ax_run_publish(ax_run_t *self, redisContext *c, ax_run_state_t state);
 
 /*  Pending queue and in-flight set. */
 void ax_run_push(ax_run_t *self, ax_run_job_t *job, int front);

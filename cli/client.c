@@ -17,6 +17,7 @@
 #include "curve.h"
 #include "daemon.h"
 #include "proto.h"
+#include "run_store.h"
 #include "store.h"
 #include "text.h"
 
@@ -111,13 +112,13 @@ done:
 }
 
 /*  One progress line: a bar when stderr is a terminal, else a plain line every 2 s. */
-static void s_progress(const redisReply *h, int64_t t0, int tty, int64_t *last_line)
+static void s_progress(const ax_run_record_t *rec, int64_t t0, int tty, int64_t *last_line)
 {
-    long long harvested = ax_redis_hash_ll(h, "harvested"), done = ax_redis_hash_ll(h, "papers_done");
-    const char *state = ax_redis_hash_str(h, "state");
+    long long harvested = (long long) rec->n.harvested, done = (long long) rec->papers_done;
+    const char *state = rec->state != AX_RUN_STATE_NONE ? ax_run_state_name(rec->state) : "starting";
     double secs = (double) (ax_mono_ms() - t0) / 1000.0;
     double rate = secs > 0 ? (double) done / secs : 0;
-    int harvesting = state && (strcmp(state, "harvesting") == 0 || strcmp(state, "queued") == 0);
+    int harvesting = rec->state == AX_RUN_STATE_HARVESTING || rec->state == AX_RUN_STATE_QUEUED;
     if (tty) {
         int width = 30, fill = harvested ? (int) (width * (double) done / (double) harvested) : 0;
         char bar[64];
@@ -125,11 +126,11 @@ static void s_progress(const redisReply *h, int64_t t0, int tty, int64_t *last_l
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
         fprintf(stderr, "\r[%s] %lld/%lld%s papers  %.0f/s  %s   ", bar, done, harvested, harvesting ? "+" : "",
-                rate, state ? state : "starting");
+                rate, state);
     } else if (ax_mono_ms() - *last_line >= 2000) {
         *last_line = ax_mono_ms();
         fprintf(stderr, "progress: %lld/%lld%s papers, %.0f/s, %s\n", done, harvested, harvesting ? "+" : "", rate,
-                state ? state : "starting");
+                state);
     }
 }
 
@@ -177,10 +178,8 @@ static void s_print_done(const char *folder, int64_t t0)
 
 int ax_client_wait(ax_redis_link_t *link, const char *run, ax_local_t *local)
 {
-    char key[300];
     int tty = isatty(2);
     int64_t t0 = ax_mono_ms(), last_line = 0;
-    ax_run_key(key, sizeof key, run, "");
     for (;;) {
         if (ax_stop_requested) {
             fprintf(stderr, "\narxdigest: interrupted; run %s is left as it is (see `arxdigest status %s`)\n", run,
@@ -188,30 +187,27 @@ int ax_client_wait(ax_redis_link_t *link, const char *run, ax_local_t *local)
             return -1;
         }
         /* Redis may restart under a long run: wait for it (the link logs and retries). */
+        ax_run_record_t rec;
         redisContext *c = ax_redis_link_get(link);
-        redisReply *h = c ? ax_redis_cmd(c, NULL, "HGETALL %s", key) : NULL;
-        if (!h) {
+        if (!c || ax_run_store_load(c, run, &rec, NULL) < 0) {
             struct timespec ts = {0, 500 * 1000000};
             nanosleep(&ts, NULL);
             continue;
         }
-        s_progress(h, t0, tty, &last_line);
-        const char *state = ax_redis_hash_str(h, "state");
-        if (state && strcmp(state, "done") == 0) {
+        s_progress(&rec, t0, tty, &last_line);
+        if (rec.state == AX_RUN_STATE_DONE) {
             if (tty)
                 fputc('\n', stderr);
-            const char *folder = ax_redis_hash_str(h, "output");
-            s_print_done(folder ? folder : "?", t0);
-            freeReplyObject(h);
+            s_print_done(rec.output ? rec.output : "?", t0);
+            ax_run_record_clear(&rec);
             return 0;
         }
-        if (state && strcmp(state, "failed") == 0) {
-            const char *why = ax_redis_hash_str(h, "error");
-            fprintf(stderr, "\narxdigest: run %s failed: %s\n", run, why ? why : "unknown error");
-            freeReplyObject(h);
+        if (rec.state == AX_RUN_STATE_FAILED) {
+            fprintf(stderr, "\narxdigest: run %s failed: %s\n", run, rec.error ? rec.error : "unknown error");
+            ax_run_record_clear(&rec);
             return -1;
         }
-        freeReplyObject(h);
+        ax_run_record_clear(&rec);
         int status;
         const char *dead = local ? ax_local_dead(local, &status) : NULL;
         if (dead) {
@@ -226,49 +222,40 @@ int ax_client_wait(ax_redis_link_t *link, const char *run, ax_local_t *local)
 
 /*  The largest count of a state over the run's profiles (a failed job fails its papers
  *  for every profile). */
-static long long s_state_count(redisContext *c, const char *run, const redisReply *h, const char *state)
+static long long s_state_count(redisContext *c, const char *run, const ax_run_record_t *rec, ax_state_t state)
 {
-    const redisReply *blob = ax_redis_hash_field(h, "spec");
     ax_runspec_t spec;
-    long long best = 0;
-    if (!blob || ax_runspec_decode(blob->str, blob->len, &spec, NULL) < 0)
+    uint64_t best = 0, n[AX_STATE_COUNT];
+    if (ax_run_record_spec(rec, &spec, NULL) < 0)
         return 0;
-    for (size_t p = 0; p < spec.n_profiles; p++) {
-        char key[512], suffix[300];
-        snprintf(suffix, sizeof suffix, ":counts:%s", spec.profiles[p].name);
-        redisReply *r = ax_redis_cmd(c, NULL, "HGET %s %s", ax_run_key(key, sizeof key, run, suffix), state);
-        if (r && r->type == REDIS_REPLY_STRING && atoll(r->str) > best)
-            best = atoll(r->str);
-        freeReplyObject(r);
-    }
+    for (size_t p = 0; p < spec.n_profiles; p++)
+        if (ax_run_store_profile_counts(c, run, spec.profiles[p].name, n, NULL) == 0 && n[state] > best)
+            best = n[state];
     ax_runspec_clear(&spec);
-    return best;
+    return (long long) best;
 }
 
 /*  One run: state, papers, jobs, the broker's view (when this run is its active one),
  *  rate and ETA. */
-static void s_print_run(redisContext *c, const char *run, const redisReply *h, const redisReply *broker)
+static void s_print_run(redisContext *c, const char *run, const ax_run_record_t *rec, const ax_run_store_broker_t *b)
 {
     char created[32] = "-";
-    long long cms = ax_redis_hash_ll(h, "created_ms"), done = ax_redis_hash_ll(h, "papers_done");
-    long long harvested = ax_redis_hash_ll(h, "harvested"), end_ms = ax_redis_hash_ll(h, "completed_ms");
+    long long cms = rec->created_ms, done = (long long) rec->papers_done;
+    long long harvested = (long long) rec->n.harvested, end_ms = rec->completed_ms;
     if (cms)
         ax_time_format(cms / 1000, "%Y-%m-%d %H:%M:%S", created, sizeof created);
-    const char *state = ax_redis_hash_str(h, "state"), *out = ax_redis_hash_str(h, "output");
-    const char *error = ax_redis_hash_str(h, "error");
-    int harvest_done = ax_redis_hash_ll(h, "harvest_done") != 0;
-    printf("run %s  %s  (created %s UTC)\n", run, state ? state : "?", created);
+    int harvest_done = rec->n.harvest_done != 0;
+    printf("run %s  %s  (created %s UTC)\n", run, rec->state != AX_RUN_STATE_NONE ? ax_run_state_name(rec->state) : "?",
+           created);
     printf("  papers: harvested %lld%s, done %lld, failed %lld, duplicates %lld, malformed %lld\n", harvested,
-           harvest_done ? "" : " (harvest running)", done, s_state_count(c, run, h, "failed"),
-           ax_redis_hash_ll(h, "duplicates"), ax_redis_hash_ll(h, "malformed"));
-    printf("  jobs: %lld created, %lld finished (%lld failed)", ax_redis_hash_ll(h, "jobs_total"),
-           ax_redis_hash_ll(h, "jobs_done"), ax_redis_hash_ll(h, "jobs_failed"));
-    const char *active = ax_redis_hash_str(broker, "run");
-    long long seen_ms = ax_redis_hash_ll(broker, "updated_ms");
-    if (active && strcmp(active, run) == 0)
+           harvest_done ? "" : " (harvest running)", done, s_state_count(c, run, rec, AX_STATE_FAILED),
+           (long long) rec->n.duplicates, (long long) rec->n.malformed);
+    printf("  jobs: %lld created, %lld finished (%lld failed)", (long long) rec->n.jobs_total,
+           (long long) rec->n.jobs_done, (long long) rec->n.jobs_failed);
+    if (strcmp(b->run, run) == 0)
         printf(", %lld in flight, %lld queued; workers alive: %lld (broker seen %.1f s ago)",
-               ax_redis_hash_ll(broker, "jobs_inflight"), ax_redis_hash_ll(broker, "jobs_queued"),
-               ax_redis_hash_ll(broker, "workers"), (double) (ax_now_ms() - seen_ms) / 1000.0);
+               (long long) b->jobs_inflight, (long long) b->jobs_queued, (long long) b->workers,
+               (double) (ax_now_ms() - b->updated_ms) / 1000.0);
     printf("\n");
     long long until = end_ms ? end_ms : ax_now_ms();
     double secs = cms && until > cms ? (double) (until - cms) / 1000.0 : 0;
@@ -281,55 +268,49 @@ static void s_print_run(redisContext *c, const char *run, const redisReply *h, c
             printf(", ETA when the harvest is done");
         printf("\n");
     }
-    long long llm_req = ax_redis_hash_ll(h, "llm_requests"), llm_hits = ax_redis_hash_ll(h, "llm_cache_hits");
-    if (llm_req || llm_hits) {
-        const char *cost = ax_redis_hash_str(h, "llm_cost_usd");
+    const ax_llm_counts_t *u = &rec->llm;
+    if (u->requests || u->cache_hits)
         printf("  llm: %lld requests, %lld cache hits, %lld prompt + %lld completion tokens (%lld cached), "
                "%lld 429s, $%.4f\n",
-               llm_req, llm_hits, ax_redis_hash_ll(h, "llm_prompt_tokens"), ax_redis_hash_ll(h, "llm_completion_tokens"),
-               ax_redis_hash_ll(h, "llm_cached_tokens"), ax_redis_hash_ll(h, "llm_429s"), cost ? atof(cost) : 0.0);
-    }
-    if (out)
-        printf("  output: %s\n", out);
-    if (error)
-        printf("  error: %s\n", error);
+               (long long) u->requests, (long long) u->cache_hits, (long long) u->prompt_tokens,
+               (long long) u->completion_tokens, (long long) u->cached_tokens, (long long) u->http_429s,
+               rec->llm_cost_usd);
+    if (rec->output)
+        printf("  output: %s\n", rec->output);
+    if (rec->error)
+        printf("  error: %s\n", rec->error);
 }
 
 int ax_client_status(redisContext *c, const char *run)
 {
-    char *err = NULL, key[300], broker_key[200], runs_key[200];
-    ax_ns_key(broker_key, sizeof broker_key, "broker");
-    ax_ns_key(runs_key, sizeof runs_key, "runs");
+    char *err = NULL, **runs = NULL;
+    size_t n = 0;
+    ax_run_record_t rec;
+    ax_run_store_broker_t broker;
     if (run) {
-        redisReply *h = ax_redis_cmd(c, &err, "HGETALL %s", ax_run_key(key, sizeof key, run, ""));
-        if (!h || h->elements == 0) {
+        if (ax_run_store_load(c, run, &rec, &err) <= 0) {
             fprintf(stderr, "arxdigest: run %s not found%s%s\n", run, err ? ": " : "", err ? err : "");
-            freeReplyObject(h);
             free(err);
             return -1;
         }
-        redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL %s", broker_key);
-        s_print_run(c, run, h, broker);
-        freeReplyObject(broker);
-        freeReplyObject(h);
+        ax_run_store_get_broker(c, &broker, NULL);
+        s_print_run(c, run, &rec, &broker);
+        ax_run_record_clear(&rec);
         return 0;
     }
-    redisReply *runs = ax_redis_cmd(c, &err, "ZREVRANGE %s 0 9", runs_key);
-    if (!runs) {
+    if (ax_run_store_list(c, 1, 10, &runs, &n, &err) < 0) {
         fprintf(stderr, "arxdigest: %s\n", err ? err : "redis error");
         free(err);
         return -1;
     }
-    if (runs->elements == 0)
+    if (n == 0)
         printf("no runs yet\n");
-    redisReply *broker = ax_redis_cmd(c, NULL, "HGETALL %s", broker_key);
-    for (size_t i = 0; i < runs->elements; i++) {
-        redisReply *h = ax_redis_cmd(c, NULL, "HGETALL %s", ax_run_key(key, sizeof key, runs->element[i]->str, ""));
-        if (h)
-            s_print_run(c, runs->element[i]->str, h, broker);
-        freeReplyObject(h);
+    ax_run_store_get_broker(c, &broker, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (ax_run_store_load(c, runs[i], &rec, NULL) >= 0)
+            s_print_run(c, runs[i], &rec, &broker);
+        ax_run_record_clear(&rec);
     }
-    freeReplyObject(broker);
-    freeReplyObject(runs);
+    ax_strv_free(&runs, n);
     return 0;
 }

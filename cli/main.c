@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "output.h"
+#include "run_store.h"
 #include "store.h"
 
 static void s_usage(FILE *out)
@@ -254,12 +255,7 @@ static int s_cmd_submit(ax_config_t *cfg, const s_args_t *a)
 /*  1 when the current namespace holds runs: run's hash, or any run when run is NULL. */
 static int s_has_runs(redisContext *c, const char *run)
 {
-    char key[300];
-    redisReply *r = run ? ax_redis_cmd(c, NULL, "EXISTS %s", ax_run_key(key, sizeof key, run, ""))
-                        : ax_redis_cmd(c, NULL, "ZCARD %s", ax_ns_key(key, sizeof key, "runs"));
-    int yes = r && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
-    freeReplyObject(r);
-    return yes;
+    return ax_run_store_exists(c, run, NULL) == 1;
 }
 
 /*  A run that is not in redis.namespace but in the namespace of this user's `arxdigest

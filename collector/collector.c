@@ -20,6 +20,7 @@
 #include "output.h"
 #include "proto.h"
 #include "renderer.h"
+#include "run_store.h"
 #include "store.h"
 #include "text.h"
 
@@ -82,18 +83,13 @@ static void s_run_info_clear(s_run_info_t *info)
  *  such run, with *err set when Redis failed or the spec cannot be read. */
 static const s_run_info_t *s_run_info(ax_collector_t *self, redisContext *c, const char *run, char **err)
 {
-    char key[300];
     ax_runspec_t spec;
     *err = NULL;
     for (size_t i = 0; i < S_RUN_CACHE; i++)
         if (self->runs[i].run && strcmp(self->runs[i].run, run) == 0)
             return &self->runs[i];
-    redisReply *r = ax_redis_cmd(c, err, "HGET %s spec", ax_run_key(key, sizeof key, run, ""));
-    if (!r || r->type != REDIS_REPLY_STRING || ax_runspec_decode(r->str, r->len, &spec, err) < 0) {
-        freeReplyObject(r);
+    if (ax_run_store_spec(c, run, &spec, err) <= 0)
         return NULL;
-    }
-    freeReplyObject(r);
     s_run_info_t *info = &self->runs[self->next_run++ % S_RUN_CACHE];
     s_run_info_clear(info);
     info->run = strdup(run);
@@ -113,7 +109,7 @@ static const s_run_info_t *s_run_info(ax_collector_t *self, redisContext *c, con
     return info;
 }
 
-/*  Checks a RESULT against its run and stores it (ax_store_result): an ax_store_rc_t,
+/*  Checks a RESULT against its run and stores it (ax_run_store_result): an ax_store_rc_t,
  *  with *reason and *err when not stored. Only a RESULT that names exactly the run's
  *  profiles, in order, and no more papers than a job holds goes as far as Redis, so what
  *  one message may make the collector do is bounded by the run. */
@@ -148,7 +144,7 @@ static int s_store(ax_collector_t *self, redisContext *c, const ax_result_t *res
             *err = NULL;
         return AX_STORE_REFUSED;
     }
-    return ax_store_result(c, res, reason, err);
+    return ax_run_store_result(c, res, reason, err);
 }
 
 /*  A RESULT not stored because it does not belong (rc AX_STORE_FINISHED / REFUSED):

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "output.h"
+#include "run_store.h"
 #include "store.h"
 #include "text.h"
 
@@ -23,52 +24,51 @@ struct ax_renderer {
     char *output_dir;
 };
 
-/*  Renders one run of the queue and records the outcome. */
-static void s_render_one(ax_renderer_t *self, redisContext *c, const char *run, const char *queue)
+/*  Renders one run of the queue: `rendering` while its files are written, then `done`
+ *  (or `failed`) and off the queue, in one transaction. */
+static void s_render_one(ax_renderer_t *self, redisContext *c, const char *run)
 {
-    char key[300], *folder = NULL, *err = NULL;
+    char *folder = NULL, *err = NULL, *rerr = NULL;
     int64_t t0 = ax_mono_ms();
-    ax_run_key(key, sizeof key, run, "");
-    redisReply *r = ax_redis_cmd(c, NULL, "HSET %s state rendering", key);
-    freeReplyObject(r);
-    if (ax_output_render_run(c, run, self->output_dir, NULL, (int64_t) time(NULL), &folder, &err) < 0) {
-        ax_log_error("render failed|run=%s error=\"%s\"", run, err ? err : "?");
-        ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"failed\"", 1);
-        r = ax_redis_cmd(c, NULL, "HSET %s state failed error %s", key, err ? err : "render failed");
+    if (ax_run_store_set_state(c, run, AX_RUN_STATE_RENDERING, &err) < 0) {
+        ax_log_warn("cannot mark run rendering|run=%s error=\"%s\"", run, err ? err : "?");
         free(err);
+        err = NULL;
+    }
+    if (ax_output_render_run(c, run, self->output_dir, NULL, (int64_t) time(NULL), &folder, &rerr) < 0) {
+        ax_log_error("render failed|run=%s error=\"%s\"", run, rerr ? rerr : "?");
+        ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"failed\"", 1);
     } else {
         ax_log_info("run rendered|run=%s folder=%s ms=%lld", run, folder, (long long) (ax_mono_ms() - t0));
         ax_metrics_add("arxdigest_collector_renders_total", "outcome=\"ok\"", 1);
         ax_metrics_observe("arxdigest_collector_render_duration_seconds", NULL, (double) (ax_mono_ms() - t0) / 1e3);
-        r = ax_redis_cmd(c, NULL, "HSET %s state done output %s rendered_ms %lld", key, folder,
-                         (long long) ax_now_ms());
     }
-    freeReplyObject(r);
+    const char *failed = folder ? NULL : rerr ? rerr : "render failed";
+    if (ax_run_store_render_finish(c, run, folder, failed, ax_now_ms(), &err) < 0) {
+        ax_log_warn("cannot record the render, will render again|run=%s error=\"%s\"", run, err ? err : "?");
+        free(err);
+    }
+    free(rerr);
     free(folder);
-    r = ax_redis_cmd(c, NULL, "LREM %s 0 %s", queue, run);
-    freeReplyObject(r);
 }
 
 /*  Renders the runs the broker marked collected, oldest first; 1 when there were any. */
 static int s_render_pending(ax_renderer_t *self)
 {
     redisContext *c = ax_redis_link_get(&self->redis);
-    char *err = NULL, queue[200];
+    char *err = NULL, **runs = NULL;
+    size_t n = 0;
     if (!c)
         return 0;
-    ax_ns_key(queue, sizeof queue, "render");
-    redisReply *list = ax_redis_cmd(c, &err, "LRANGE %s 0 -1", queue);
-    if (!list) {
+    if (ax_run_store_render_queue(c, &runs, &n, &err) < 0) {
         ax_log_warn("cannot read render queue|error=\"%s\"", err ? err : "?");
         free(err);
         return 0;
     }
-    int any = list->type == REDIS_REPLY_ARRAY && list->elements > 0;
-    for (size_t i = 0; any && i < list->elements; i++)
-        if (list->element[i]->type == REDIS_REPLY_STRING)
-            s_render_one(self, c, list->element[i]->str, queue);
-    freeReplyObject(list);
-    return any;
+    for (size_t i = 0; i < n; i++)
+        s_render_one(self, c, runs[i]);
+    ax_strv_free(&runs, n);
+    return n > 0;
 }
 
 /*  1 when asked to stop; otherwise waits up to ms for it. */

@@ -1,8 +1,6 @@
-/*  store.c: Redis connection, URL parsing and the idempotent result store (see store.h).
- *
- *  Storing is one Lua script per RESULT so that a job's verdicts land atomically and the
- *  per-state counters stay exact under redelivery: for each (profile, paper) the script
- *  compares the stored state with the new one and moves the counter only when it changes.
+/*  store.c: the generic Redis plumbing (see store.h): connections that survive restarts,
+ *  URL parsing, commands, scripts by SHA, pipelines and the namespace. What is stored, and
+ *  under which keys, is the run store's (run_store.h).
  */
 #define _GNU_SOURCE
 #include "store.h"
@@ -22,74 +20,6 @@
 #include "daemon.h"
 #include "log.h"
 #include "text.h"
-
-/*  KEYS[1]: the run's hash (its namespaced name; the other keys of the run extend it).
- *  ARGV: run, job, number of profiles, the profile names, then per item the paper id and
- *  per profile its state string and entry blob ("" for none). Before it writes anything
- *  the script checks that the result belongs (protocol.md section 4): the run is active
- *  (harvesting or dispatching), the job is outstanding (in :jobs; its ids in :jobids,
- *  joined by NUL, or else read from its packed papers) and the items are exactly its
- *  papers; job 0 (papers the broker recorded failed outside any job, refused by the
- *  collector on the wire) is checked for the run only. Returns {0, fresh papers} when
- *  stored, {1, reason, message} when the run or the job is finished (nothing can change
- *  any more), {2, reason, message} when refused. */
-static const char *s_store_lua =
-    "local R, J, np = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
-    "local base = KEYS[1]\n"
-    "local state = redis.call('HGET', base, 'state')\n"
-    "if not state then return {1, 'run', 'no such run'} end\n"
-    "if state ~= 'harvesting' and state ~= 'dispatching' then\n"
-    "  if state == 'queued' then return {2, 'job', 'run not started'} end\n"
-    "  return {1, 'finished', 'run ' .. state} end\n"
-    "if J ~= '0' then\n"
-    "  local want, n = {}, 0\n"
-    "  local ids = redis.call('HGET', base .. ':jobids', J)\n"
-    "  if ids then\n"
-    "    for id in string.gmatch(ids, '[^%z]+') do want[id] = true; n = n + 1 end\n"
-    "  else\n"
-    "    local blob = redis.call('HGET', base .. ':jobs', J)\n"
-    "    if not blob then\n"
-    "      if tonumber(J) <= tonumber(redis.call('HGET', base, 'jobs_total') or '0') then\n"
-    "        return {1, 'finished', 'job finished'} end\n"
-    "      return {2, 'job', 'job never handed out'}\n"
-    "    end\n"
-    "    for _, p in ipairs(cmsgpack.unpack(blob)) do want[p.id] = true; n = n + 1 end\n"
-    "  end\n"
-    "  local step = 1 + 2 * np\n"
-    "  for i = 4 + np, #ARGV, step do\n"
-    "    if not want[ARGV[i]] then\n"
-    "      return {2, 'papers', 'paper ' .. string.sub(ARGV[i], 1, 40) .. ' is not one of job ' .. J} end\n"
-    "    want[ARGV[i]] = nil\n"
-    "    n = n - 1\n"
-    "  end\n"
-    "  if n ~= 0 then return {2, 'papers', n .. ' papers of job ' .. J .. ' missing'} end\n"
-    "end\n"
-    "local skeys, ckeys, pkeys = {}, {}, {}\n"
-    "for p = 1, np do\n"
-    "  skeys[p] = base .. ':states:' .. ARGV[3 + p]\n"
-    "  ckeys[p] = base .. ':counts:' .. ARGV[3 + p]\n"
-    "  pkeys[p] = base .. ':papers:' .. ARGV[3 + p]\n"
-    "end\n"
-    "local i, fresh = 4 + np, 0\n"
-    "while i <= #ARGV do\n"
-    "  local id = ARGV[i]\n"
-    "  i = i + 1\n"
-    "  for p = 1, np do\n"
-    "    local sv, blob = ARGV[i], ARGV[i + 1]\n"
-    "    i = i + 2\n"
-    "    local old = redis.call('HGET', skeys[p], id)\n"
-    "    if p == 1 and not old then fresh = fresh + 1 end\n"
-    "    if old ~= sv then\n"
-    "      redis.call('HSET', skeys[p], id, sv)\n"
-    "      if old then redis.call('HINCRBY', ckeys[p], string.match(old, '^[^\\t]*'), -1) end\n"
-    "      redis.call('HINCRBY', ckeys[p], string.match(sv, '^[^\\t]*'), 1)\n"
-    "    end\n"
-    "    if blob ~= '' then redis.call('HSET', pkeys[p], id, blob)\n"
-    "    elseif old then redis.call('HDEL', pkeys[p], id) end\n"
-    "  end\n"
-    "end\n"
-    "if fresh > 0 then redis.call('HINCRBY', base, 'papers_done', fresh) end\n"
-    "return {0, fresh}\n";
 
 char *ax_redis_url_redacted(const char *url)
 {
@@ -172,13 +102,25 @@ static redisReply *s_checked(redisContext *c, redisReply *r, char **err)
     return r;
 }
 
+redisReply *ax_redis_vcmd(redisContext *c, char **err, const char *fmt, va_list ap)
+{
+    if (err)
+        *err = NULL;
+    if (!c) {
+        if (err)
+            *err = strdup("redis: not connected");
+        return NULL;
+    }
+    return s_checked(c, redisvCommand(c, fmt, ap), err);
+}
+
 redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
+    redisReply *r = ax_redis_vcmd(c, err, fmt, ap);
     va_end(ap);
-    return s_checked(c, r, err);
+    return r;
 }
 
 redisContext *ax_redis_connect(const char *url, int timeout_ms, char **err)
@@ -344,50 +286,6 @@ int ax_store_namespace_set(const char *ns)
 const char *ax_store_namespace(void)
 {
     return s_namespace;
-}
-
-char *ax_ns_key(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s:%s", s_namespace, name);
-    return buf;
-}
-
-char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix)
-{
-    snprintf(buf, size, "%s:run:{%s}%s", s_namespace, run, suffix ? suffix : "");
-    return buf;
-}
-
-/*  Growable argument list (ARGV of a script). */
-typedef struct {
-    const char **argv;
-    size_t *lens;
-    size_t n, cap;
-} s_args_t;
-
-static int s_arg(s_args_t *a, const char *s, size_t len)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        const char **argv = realloc(a->argv, cap * sizeof *argv);
-        if (!argv)
-            return -1;
-        a->argv = argv;
-        size_t *lens = realloc(a->lens, cap * sizeof *lens);
-        if (!lens)
-            return -1;
-        a->lens = lens;
-        a->cap = cap;
-    }
-    a->argv[a->n] = s;
-    a->lens[a->n++] = len;
-    return 0;
-}
-
-static void s_args_free(s_args_t *a)
-{
-    free(a->argv);
-    free(a->lens);
 }
 
 /*  Lowercase hex SHA-1 of the script: the name EVALSHA knows it by. The last few
@@ -710,124 +608,4 @@ redisReply *ax_redis_batch_flush_eval(redisContext *c, ax_redis_batch_t *b, cons
         ax_log_warn("pipelined redis commands failed|n=%d error=\"%s\"", *failed, ferr);
     free(ferr);
     return last;
-}
-
-/*  The script's answer {0, fresh} / {1 or 2, reason, message} as an ax_store_rc_t, with
- *  *reason (one of a fixed set of words, fit for a metric label) and *err set when not
- *  stored. */
-static int s_store_reply(const redisReply *r, const char **reason, char **err)
-{
-    static const char *reasons[] = {"run", "finished", "job", "papers"};
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_INTEGER ||
-        r->element[0]->integer < AX_STORE_STORED || r->element[0]->integer > AX_STORE_REFUSED) {
-        *err = strdup("redis: unexpected reply of the store script");
-        return AX_STORE_ERROR;
-    }
-    int rc = (int) r->element[0]->integer;
-    if (rc == AX_STORE_STORED)
-        return rc;
-    const redisReply *why = r->element[1], *msg = r->elements > 2 ? r->element[2] : NULL;
-    for (size_t i = 0; reason && why->type == REDIS_REPLY_STRING && i < sizeof reasons / sizeof *reasons; i++)
-        if (strcmp(why->str, reasons[i]) == 0)
-            *reason = reasons[i];
-    *err = strdup(msg && msg->type == REDIS_REPLY_STRING ? msg->str : "refused");
-    return rc;
-}
-
-int ax_store_result(redisContext *c, const ax_result_t *res, const char **reason, char **err)
-{
-    s_args_t a = {0};
-    char np[24], job[24];
-    int rc = AX_STORE_ERROR;
-    size_t n_vals = res->n_items * res->n_profiles;
-    /* Values (state strings and entry blobs) live here until the call returns. */
-    char **vals = calloc(n_vals ? n_vals * 2 : 1, sizeof *vals);
-    size_t *vlens = calloc(n_vals ? n_vals * 2 : 1, sizeof *vlens);
-    *err = NULL;
-    if (!vals || !vlens)
-        goto oom;
-    if (reason)
-        *reason = "refused";
-    snprintf(np, sizeof np, "%zu", res->n_profiles);
-    snprintf(job, sizeof job, "%" PRIu64, res->job);
-    if (s_arg(&a, res->run, strlen(res->run)) < 0 || s_arg(&a, job, strlen(job)) < 0 ||
-        s_arg(&a, np, strlen(np)) < 0)
-        goto oom;
-    for (size_t p = 0; p < res->n_profiles; p++)
-        if (s_arg(&a, res->profiles[p], strlen(res->profiles[p])) < 0)
-            goto oom;
-    for (size_t i = 0; i < res->n_items; i++) {
-        const ax_item_t *it = &res->items[i];
-        if (s_arg(&a, it->paper.id, strlen(it->paper.id)) < 0)
-            goto oom;
-        for (size_t p = 0; p < res->n_profiles; p++) {
-            const ax_verdict_t *v = &it->verdicts[p];
-            size_t k = (i * res->n_profiles + p) * 2;
-            int len = v->reason ? asprintf(&vals[k], "%s\t%s", ax_state_name(v->state), v->reason)
-                                : asprintf(&vals[k], "%s", ax_state_name(v->state));
-            if (len < 0) {
-                vals[k] = NULL;
-                goto oom;
-            }
-            vlens[k] = (size_t) len;
-            if (v->state == AX_STATE_MATCHED || v->state == AX_STATE_ENRICHED) {
-                msgpack_sbuffer sb;
-                msgpack_sbuffer_init(&sb);
-                ax_entry_encode(&sb, &it->paper, v);
-                vlens[k + 1] = sb.size;
-                vals[k + 1] = msgpack_sbuffer_release(&sb);
-                msgpack_sbuffer_destroy(&sb);
-            }
-            if (s_arg(&a, vals[k], vlens[k]) < 0 ||
-                s_arg(&a, vals[k + 1] ? vals[k + 1] : "", vlens[k + 1]) < 0)
-                goto oom;
-        }
-    }
-    char base[300];
-    const char *keys[] = {ax_run_key(base, sizeof base, res->run, "")};
-    redisReply *r = ax_redis_eval_bin(c, s_store_lua, 1, keys, (int) a.n, a.argv, a.lens, err);
-    if (r) {
-        rc = s_store_reply(r, reason, err);
-        freeReplyObject(r);
-    }
-    goto done;
-oom:
-    *err = strdup("out of memory");
-done:
-    for (size_t k = 0; vals && k < n_vals * 2; k++)
-        free(vals[k]);
-    free(vals);
-    free(vlens);
-    s_args_free(&a);
-    return rc;
-}
-
-int ax_store_dedup(redisContext *c, const char *run, char *const *ids, size_t n,
-                   unsigned char *fresh, char **err)
-{
-    char key[300];
-    ax_run_key(key, sizeof key, run, ":seen");
-    *err = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (redisAppendCommand(c, "SADD %s %s", key, ids[i]) != REDIS_OK) {
-            *err = strdup("redis: out of memory");
-            return -1;
-        }
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = NULL;
-        if (redisGetReply(c, (void **) &r) != REDIS_OK || !r) {
-            if (!*err && asprintf(err, "redis: %s", c->errstr) < 0)
-                *err = NULL;
-            return -1;   /* the connection is broken; no more replies to read */
-        }
-        if (r->type != REDIS_REPLY_INTEGER) {
-            if (!*err && asprintf(err, "redis: SADD: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply") < 0)
-                *err = NULL;
-            rc = -1;
-        } else
-            fresh[i] = r->integer == 1;
-        freeReplyObject(r);
-    }
-    return rc;
 }

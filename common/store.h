@@ -1,29 +1,18 @@
-/*  store.h: Redis connection and the run's keys (docs/protocol.md section 8).
- *
- *  Every key of runs lives under one namespace NS (redis.namespace, default "ax"), so
- *  that clusters and `arxdigest run` can share a Redis without seeing each other's runs.
- *  Keys of a run share the hash tag {RUN} so a Redis Cluster keeps them on one slot:
- *    NS:run:{R}                 hash   state, spec, counts of the harvest, timings, output
- *    NS:run:{R}:seen            set    paper ids already harvested (de-duplication)
- *    NS:run:{R}:states:{P}      hash   paper id -> "state" or "state\treason" for profile P
- *    NS:run:{R}:counts:{P}      hash   state -> number of papers in it for profile P
- *    NS:run:{R}:papers:{P}      hash   paper id -> msgpack entry (matched/enriched papers)
- *    NS:run:{R}:jobids          hash   job id -> its paper ids joined by NUL (outstanding jobs)
- *    NS:runs                    zset   run ids by creation time (ms)
- *    NS:render                  list   runs whose jobs are all done, waiting to be rendered
- *    NS:broker                  hash   the active broker's view, for `arxdigest status`
- *    NS:broker:lease, :epoch    string the broker lease on the namespace (broker/lease.h)
- *    NS:submit:<request id>     string run id created for a SUBMIT (idempotent retries)
- *  The LLM cache (ax:llmcache:*) and the rate limiter (ax:llm:*) are not namespaced:
- *  one provider limit and one cache for everybody on the Redis (limiter.h).
+/*  store.h: the generic Redis plumbing every process shares: a connection that survives
+ *  Redis restarts, commands and Lua scripts (by SHA, re-sent when the server forgot them),
+ *  pipelines, and the namespace NS (redis.namespace, default "ax") under which every key
+ *  of runs lives, so that clusters and `arxdigest run` can share a Redis without seeing
+ *  each other's runs. The keys themselves, their fields and the transactions over them
+ *  belong to the run store (run_store.h, docs/protocol.md section 8); the LLM cache and
+ *  the rate limiter (ax:llmcache:*, ax:llm:*, not namespaced) to worker/llm/limiter.h.
  */
 #ifndef AX_STORE_H
 #define AX_STORE_H
 
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stddef.h>
-
-#include "codec.h"
+#include <stdint.h>
 
 /*  Connects to a "redis://[user:password@]host[:port][/db]" or "unix:///path[?db=N]" URL,
  *  authenticates and selects the db. timeout_ms bounds connect and every command. NULL with
@@ -65,15 +54,11 @@ long long ax_redis_hash_ll(const redisReply *hash, const char *field);
 int ax_store_namespace_set(const char *ns);
 const char *ax_store_namespace(void);
 
-/*  "NS:name" into buf (NS:runs, NS:render, NS:broker, ...). Returns buf. */
-char *ax_ns_key(char *buf, size_t size, const char *name);
-
-/*  "NS:run:{R}" + suffix into buf. Returns buf. */
-char *ax_run_key(char *buf, size_t size, const char *run, const char *suffix);
-
 /*  Runs a command (printf-style, as redisCommand) and checks the reply is not an error.
- *  Returns the reply (caller frees with freeReplyObject) or NULL with *err. */
+ *  Returns the reply (caller frees with freeReplyObject) or NULL with *err (err may be
+ *  NULL; c NULL: "redis: not connected"). */
 redisReply *ax_redis_cmd(redisContext *c, char **err, const char *fmt, ...);
+redisReply *ax_redis_vcmd(redisContext *c, char **err, const char *fmt, va_list ap);
 
 /*  Runs a Lua script: EVALSHA with the script's SHA-1 (computed here), falling back to
  *  EVAL when the server does not have it cached (first use, SCRIPT FLUSH, a restart).
@@ -109,28 +94,5 @@ int ax_redis_batch_flush(redisContext *c, ax_redis_batch_t *b, char **err);
 redisReply *ax_redis_batch_flush_eval(redisContext *c, ax_redis_batch_t *b, const char *script, int nkeys,
                                       const char **keys, int nargs, const char **args, int *failed,
                                       char **err);
-
-/*  What ax_store_result did with a result. */
-typedef enum {
-    AX_STORE_ERROR = -1,            /* Redis failed (*err): nothing known, try again */
-    AX_STORE_STORED = 0,
-    AX_STORE_FINISHED = 1,          /* not stored: its run is unknown or finished, or its job done */
-    AX_STORE_REFUSED = 2,           /* not stored: not the papers of an outstanding job of the run */
-} ax_store_rc_t;
-
-/*  Stores a RESULT: per item and profile the state (with its reason) and, for kept
- *  papers, the entry record; keeps ax:run:{R}:counts:{P} exact and the run's papers_done
- *  counter. Idempotent on (run, profile, paper): storing the same result twice changes
- *  nothing. Only the result of an outstanding job (in ax:run:{R}:jobs) of an active run
- *  (harvesting, dispatching) is stored, and only when its items are exactly the job's
- *  papers; the check and the writes are one script, so a result is never half-judged.
- *  The caller checks the profiles (the run's, in order). Returns an ax_store_rc_t; when
- *  not stored, *err says why and *reason (may be NULL) is a short word for a metric
- *  label: "run", "finished", "job" or "papers". */
-int ax_store_result(redisContext *c, const ax_result_t *result, const char **reason, char **err);
-
-/*  Adds the ids to the run's seen set; fresh[i] = 1 for ids not seen before. 0 / -1. */
-int ax_store_dedup(redisContext *c, const char *run, char *const *ids, size_t n,
-                   unsigned char *fresh, char **err);
 
 #endif

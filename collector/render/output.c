@@ -26,7 +26,7 @@
 #include "render.h"
 #include "render_layouts.h"
 #include "site.h"
-#include "store.h"
+#include "run_store.h"
 #include "text.h"
 #include "writer.h"
 
@@ -140,57 +140,54 @@ static int s_prune(s_entries_t *e, const char *group_by, int top_n)
     return 0;
 }
 
+/*  What reading a profile's entries needs (s_add_entry). */
+typedef struct {
+    s_entries_t *out;
+    const char *run, *profile, *group_by;
+    int top_n;
+    size_t prune_at;                /* entries held before the next s_prune */
+    int oom;
+} s_reading_t;
+
+/*  One stored entry: decoded and kept (an unreadable one is logged and skipped); the
+ *  entries are pruned whenever they grow past prune_at. */
+static int s_add_entry(void *ctx, const char *paper, const char *blob, size_t len)
+{
+    s_reading_t *x = ctx;
+    s_entries_t *out = x->out;
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 256;
+        ax_entry_t *v = realloc(out->v, cap * sizeof *v);
+        if (!v)
+            return (x->oom = 1) ? -1 : -1;
+        out->v = v;
+        out->cap = cap;
+    }
+    char *derr = NULL;
+    if (ax_entry_decode(blob, len, &out->v[out->n], &derr) < 0) {
+        ax_log_error("stored entry unreadable, skipped|run=%s profile=%s paper=%s error=\"%s\"", x->run,
+                     x->profile, paper, derr ? derr : "?");
+        free(derr);
+        return 0;
+    }
+    out->n++;
+    if (out->n >= x->prune_at) {
+        if (s_prune(out, x->group_by, x->top_n) < 0)
+            return (x->oom = 1) ? -1 : -1;
+        x->prune_at = 2 * out->n + 8192;
+    }
+    return 0;
+}
+
 /*  Reads the kept entries of a profile, pruned to what its digests show (s_prune). */
 static int s_load_entries(redisContext *c, const char *run, const ax_profile_t *prof, const char *group_by,
                           s_entries_t *out, char **err)
 {
-    char key[512], suffix[300], cursor[32] = "0";
-    size_t prune_at = 8192;
-    snprintf(suffix, sizeof suffix, ":papers:%s", prof->name);
-    ax_run_key(key, sizeof key, run, suffix);
-    do {
-        redisReply *r = ax_redis_cmd(c, err, "HSCAN %s %s COUNT 1000", key, cursor);
-        if (!r)
-            return -1;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(r);
-            *err = strdup("redis: unexpected HSCAN reply");
-            return -1;
-        }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        const redisReply *kv = r->element[1];
-        for (size_t i = 0; i + 1 < kv->elements; i += 2) {
-            if (out->n == out->cap) {
-                size_t cap = out->cap ? out->cap * 2 : 256;
-                ax_entry_t *v = realloc(out->v, cap * sizeof *v);
-                if (!v) {
-                    freeReplyObject(r);
-                    *err = strdup("out of memory");
-                    return -1;
-                }
-                out->v = v;
-                out->cap = cap;
-            }
-            char *derr = NULL;
-            if (ax_entry_decode(kv->element[i + 1]->str, kv->element[i + 1]->len, &out->v[out->n], &derr) < 0) {
-                ax_log_error("stored entry unreadable, skipped|run=%s profile=%s paper=%s error=\"%s\"", run,
-                             prof->name, kv->element[i]->str, derr ? derr : "?");
-                free(derr);
-                continue;
-            }
-            out->n++;
-        }
-        freeReplyObject(r);
-        if (out->n >= prune_at) {
-            if (s_prune(out, group_by, prof->top_n) < 0) {
-                *err = strdup("out of memory");
-                return -1;
-            }
-            prune_at = 2 * out->n + 8192;
-        }
-    } while (strcmp(cursor, "0") != 0);
-    if (s_prune(out, group_by, prof->top_n) < 0) {
-        *err = strdup("out of memory");
+    s_reading_t x = {.out = out, .run = run, .profile = prof->name, .group_by = group_by, .top_n = prof->top_n,
+                     .prune_at = 8192};
+    if (ax_run_store_scan_entries(c, run, prof->name, s_add_entry, &x, err) < 0 || s_prune(out, group_by, prof->top_n) < 0) {
+        if (!*err)
+            *err = strdup("out of memory");
         return -1;
     }
     return 0;
@@ -426,59 +423,46 @@ done:
     return rc;
 }
 
-static const char *s_state_keys[] = {"matched", "enriched", "below_threshold", "excluded", "failed"};
-
-/*  Counts of a profile from ax:run:{R}:counts:{P}; adds "total" and "consistent". */
+/*  Counts of a profile (the store's exact per-state counters); adds "total" and
+ *  "consistent". */
 static json_t *s_profile_counts(redisContext *c, const char *run, const char *profile, long long harvested,
                                 char **err)
 {
-    char key[512], suffix[300];
-    snprintf(suffix, sizeof suffix, ":counts:%s", profile);
-    ax_run_key(key, sizeof key, run, suffix);
-    redisReply *r = ax_redis_cmd(c, err, "HGETALL %s", key);
-    if (!r)
+    uint64_t n[AX_STATE_COUNT];
+    if (ax_run_store_profile_counts(c, run, profile, n, err) < 0)
         return NULL;
     json_t *o = json_object();
     long long total = 0;
     json_object_set_new(o, "harvested", json_integer(harvested));
-    for (size_t i = 0; i < sizeof s_state_keys / sizeof *s_state_keys; i++) {
-        long long v = ax_redis_hash_ll(r, s_state_keys[i]);
-        total += v;
-        json_object_set_new(o, s_state_keys[i], json_integer(v));
+    for (int s = AX_STATE_NONE + 1; s < AX_STATE_COUNT; s++) {
+        total += (long long) n[s];
+        json_object_set_new(o, ax_state_name((ax_state_t) s), json_integer((json_int_t) n[s]));
     }
     json_object_set_new(o, "total", json_integer(total));
     json_object_set_new(o, "consistent", json_boolean(total == harvested));
     if (total != harvested)
         ax_log_error("counts do not add up|run=%s profile=%s harvested=%lld states=%lld", run, profile,
                      harvested, total);
-    freeReplyObject(r);
     return o;
+}
+
+/*  One paper's state: a paper that stayed "matched" in a run with an LLM is listed. */
+static int s_add_unenriched(void *ctx, const char *paper, ax_state_t state, const char *reason)
+{
+    if (state == AX_STATE_MATCHED)
+        json_array_append_new(ctx, json_pack("{s:s,s:s}", "id", paper, "reason", reason ? reason : "not enriched"));
+    return 0;
 }
 
 /*  With an LLM, a paper that passed the keywords but stayed "matched" was left
  *  unenriched (budget spent): the report lists them with the reason. */
 static int s_unenriched(redisContext *c, const char *run, const char *profile, json_t *counts, char **err)
 {
-    char key[512], suffix[300], cursor[32] = "0";
     json_t *list = json_array();
-    snprintf(suffix, sizeof suffix, ":states:%s", profile);
-    ax_run_key(key, sizeof key, run, suffix);
-    do {
-        redisReply *r = ax_redis_cmd(c, err, "HSCAN %s %s COUNT 1000", key, cursor);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            freeReplyObject(r);
-            json_decref(list);
-            return -1;
-        }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        for (size_t i = 0; i + 1 < r->element[1]->elements; i += 2) {
-            const char *v = r->element[1]->element[i + 1]->str;
-            if (strncmp(v, "matched", 7) == 0)
-                json_array_append_new(list, json_pack("{s:s,s:s}", "id", r->element[1]->element[i]->str, "reason",
-                                                      v[7] == '\t' ? v + 8 : "not enriched"));
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+    if (ax_run_store_scan_states(c, run, profile, s_add_unenriched, list, err) < 0) {
+        json_decref(list);
+        return -1;
+    }
     json_object_set_new(counts, "unenriched", list);
     return 0;
 }
@@ -500,29 +484,87 @@ static json_t *s_strv_json(char *const *v, size_t n)
     return a;
 }
 
+/*  The run-wide part of report.json, from the run's record and spec. */
+static json_t *s_report_new(const char *run, const ax_run_record_t *rec, const ax_runspec_t *spec,
+                            const char *group_by)
+{
+    json_t *report = json_object();
+    json_object_set_new(report, "run", json_string(run));
+    json_object_set_new(report, "sources", json_pack("[s]", spec->source));
+    json_object_set_new(report, "categories", s_strv_json(spec->categories, spec->n_categories));
+    json_object_set_new(report, "from", spec->from ? json_string(spec->from) : json_null());
+    json_object_set_new(report, "to", spec->to ? json_string(spec->to) : json_null());
+    json_object_set_new(report, "group_by", json_string(group_by));
+    json_object_set_new(report, "harvested", json_integer((json_int_t) rec->n.harvested));
+    json_object_set_new(report, "duplicates", json_integer((json_int_t) rec->n.duplicates));
+    json_object_set_new(report, "read", json_integer((json_int_t) rec->n.read));
+    json_object_set_new(report, "malformed", json_integer((json_int_t) rec->n.malformed));
+    json_object_set_new(report, "filtered", json_integer((json_int_t) rec->n.filtered));
+    json_object_set_new(report, "jobs", json_pack("{s:I,s:I,s:I}", "total", (json_int_t) rec->n.jobs_total, "done",
+                                                  (json_int_t) rec->n.jobs_done, "failed",
+                                                  (json_int_t) rec->n.jobs_failed));
+    return report;
+}
+
+/*  The LLM usage and the timings of report.json. */
+static void s_report_finish(json_t *report, const ax_run_record_t *rec, int llm_mode, int64_t generated_at)
+{
+    const ax_llm_counts_t *u = &rec->llm;
+    json_object_set_new(report, "llm",
+                        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "mode", llm_mode ? "llm" : "keyword-only",
+                                  "requests", (json_int_t) u->requests, "cache_hits", (json_int_t) u->cache_hits,
+                                  "prompt_tokens", (json_int_t) u->prompt_tokens, "completion_tokens",
+                                  (json_int_t) u->completion_tokens, "cached_tokens", (json_int_t) u->cached_tokens,
+                                  "http_429s", (json_int_t) u->http_429s, "cost_usd", rec->llm_cost_usd));
+    long long created = rec->created_ms, completed = rec->completed_ms;
+    json_object_set_new(report, "timings",
+                        json_pack("{s:o,s:o,s:o,s:f}", "created", s_time_json(created), "completed",
+                                  s_time_json(completed), "rendered", s_time_json(generated_at * 1000),
+                                  "seconds", completed > created ? (double) (completed - created) / 1000.0 : 0.0));
+}
+
+/*  Renders one profile: its counts (and, with an LLM, its unenriched papers) into
+ *  profiles, its digests into folder. 0 / -1. */
+static int s_render_one(redisContext *c, const char *run, const ax_profile_t *prof, const char *group_by,
+                        const char *folder, int64_t generated_at, long long harvested, int llm_mode, json_t *profiles,
+                        char **err)
+{
+    s_entries_t e = {0};
+    json_t *counts = s_profile_counts(c, run, prof->name, harvested, err);
+    if (!counts)
+        return -1;
+    json_object_set_new(profiles, prof->name, counts);
+    json_t *digests = json_array();
+    json_object_set_new(counts, "digests", digests);
+    if (llm_mode && s_unenriched(c, run, prof->name, counts, err) < 0)
+        return -1;
+    int rc = s_load_entries(c, run, prof, group_by, &e, err) < 0 ||
+                     s_render_profile(prof, run, &e, group_by, folder, generated_at, digests, err) < 0
+                 ? -1
+                 : 0;
+    s_entries_free(&e);
+    return rc;
+}
+
 int ax_output_render_run(redisContext *c, const char *run, const char *output_dir, const char *group_by,
                          int64_t generated_at, char **folder_out, char **err)
 {
-    char key[300], folder[4096];
+    char folder[4096], *derr = NULL;
+    ax_run_record_t rec;
     ax_runspec_t spec = {0};
     json_t *report = NULL;
     int rc = -1;
     *err = NULL;
     *folder_out = NULL;
-    ax_run_key(key, sizeof key, run, "");
-    redisReply *h = ax_redis_cmd(c, err, "HGETALL %s", key);
-    if (!h)
+    int found = ax_run_store_load(c, run, &rec, err);
+    if (found < 0)
         return -1;
-    const redisReply *blob = ax_redis_hash_field(h, "spec");
-    if (!blob) {
-        if (asprintf(err, "run %s not found in Redis", run) < 0)
-            *err = NULL;
+    if (found == 0 || !rec.spec) {
+        ax_set_error(err, "run %s not found in Redis", run);
         goto done;
     }
-    char *derr = NULL;
-    if (ax_runspec_decode(blob->str, blob->len, &spec, &derr) < 0) {
-        if (asprintf(err, "run %s: stored spec unreadable: %s", run, derr ? derr : "?") < 0)
-            *err = NULL;
+    if (ax_run_record_spec(&rec, &spec, &derr) < 0) {
+        ax_set_error(err, "run %s: stored spec unreadable: %s", run, derr ? derr : "?");
         free(derr);
         goto done;
     }
@@ -530,68 +572,24 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
         group_by = spec.group_by && *spec.group_by ? spec.group_by : "day";
     char probe[24];
     if (ax_period_key(0, group_by, probe, sizeof probe) < 0) {
-        if (asprintf(err, "group_by: unknown value \"%s\" (day, week, month, run)", group_by) < 0)
-            *err = NULL;
+        ax_set_error(err, "group_by: unknown value \"%s\" (day, week, month, run)", group_by);
         goto done;
     }
     snprintf(folder, sizeof folder, "%s/%s", output_dir, run);
     if (s_mkdirs(folder) < 0) {
-        if (asprintf(err, "cannot create %s: %s", folder, strerror(errno)) < 0)
-            *err = NULL;
+        ax_set_error(err, "cannot create %s: %s", folder, strerror(errno));
         goto done;
     }
-    long long harvested = ax_redis_hash_ll(h, "harvested");
-    int llm_mode = ax_redis_hash_ll(h, "llm_requests") > 0 || ax_redis_hash_ll(h, "llm_cache_hits") > 0;
-    report = json_object();
+    long long harvested = (long long) rec.n.harvested;
+    int llm_mode = rec.llm.requests > 0 || rec.llm.cache_hits > 0;
+    report = s_report_new(run, &rec, &spec, group_by);
     json_t *profiles = json_object();
-    json_object_set_new(report, "run", json_string(run));
-    json_object_set_new(report, "sources", json_pack("[s]", spec.source));
-    json_object_set_new(report, "categories", s_strv_json(spec.categories, spec.n_categories));
-    json_object_set_new(report, "from", spec.from ? json_string(spec.from) : json_null());
-    json_object_set_new(report, "to", spec.to ? json_string(spec.to) : json_null());
-    json_object_set_new(report, "group_by", json_string(group_by));
-    json_object_set_new(report, "harvested", json_integer(harvested));
-    json_object_set_new(report, "duplicates", json_integer(ax_redis_hash_ll(h, "duplicates")));
-    json_object_set_new(report, "read", json_integer(ax_redis_hash_ll(h, "read")));
-    json_object_set_new(report, "malformed", json_integer(ax_redis_hash_ll(h, "malformed")));
-    json_object_set_new(report, "filtered", json_integer(ax_redis_hash_ll(h, "filtered")));
-    json_object_set_new(report, "jobs", json_pack("{s:I,s:I,s:I}", "total", (json_int_t) ax_redis_hash_ll(h, "jobs_total"),
-                                                  "done", (json_int_t) ax_redis_hash_ll(h, "jobs_done"), "failed",
-                                                  (json_int_t) ax_redis_hash_ll(h, "jobs_failed")));
-    for (size_t p = 0; p < spec.n_profiles; p++) {
-        const ax_profile_t *prof = &spec.profiles[p];
-        s_entries_t e = {0};
-        json_t *counts = s_profile_counts(c, run, prof->name, harvested, err);
-        if (!counts)
-            goto done;
-        json_object_set_new(profiles, prof->name, counts);
-        json_t *digests = json_array();
-        json_object_set_new(counts, "digests", digests);
-        if (llm_mode && s_unenriched(c, run, prof->name, counts, err) < 0)
-            goto done;
-        if (s_load_entries(c, run, prof, group_by, &e, err) < 0 ||
-            s_render_profile(prof, run, &e, group_by, folder, generated_at, digests, err) < 0) {
-            s_entries_free(&e);
-            goto done;
-        }
-        s_entries_free(&e);
-    }
     json_object_set_new(report, "profiles", profiles);
-    const char *cost = ax_redis_hash_str(h, "llm_cost_usd");
-    json_object_set_new(report, "llm",
-                        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "mode", llm_mode ? "llm" : "keyword-only",
-                                  "requests", (json_int_t) ax_redis_hash_ll(h, "llm_requests"), "cache_hits",
-                                  (json_int_t) ax_redis_hash_ll(h, "llm_cache_hits"), "prompt_tokens",
-                                  (json_int_t) ax_redis_hash_ll(h, "llm_prompt_tokens"), "completion_tokens",
-                                  (json_int_t) ax_redis_hash_ll(h, "llm_completion_tokens"), "cached_tokens",
-                                  (json_int_t) ax_redis_hash_ll(h, "llm_cached_tokens"), "http_429s",
-                                  (json_int_t) ax_redis_hash_ll(h, "llm_429s"), "cost_usd",
-                                  cost ? strtod(cost, NULL) : 0.0));
-    long long created = ax_redis_hash_ll(h, "created_ms"), completed = ax_redis_hash_ll(h, "completed_ms");
-    json_object_set_new(report, "timings",
-                        json_pack("{s:o,s:o,s:o,s:f}", "created", s_time_json(created), "completed",
-                                  s_time_json(completed), "rendered", s_time_json(generated_at * 1000),
-                                  "seconds", completed > created ? (double) (completed - created) / 1000.0 : 0.0));
+    for (size_t p = 0; p < spec.n_profiles; p++)
+        if (s_render_one(c, run, &spec.profiles[p], group_by, folder, generated_at, harvested, llm_mode, profiles,
+                         err) < 0)
+            goto done;
+    s_report_finish(report, &rec, llm_mode, generated_at);
     char path[4200];
     snprintf(path, sizeof path, "%s/" AX_RUN_REPORT_FILE, folder);
     FILE *f = s_create(path, err);
@@ -602,6 +600,6 @@ int ax_output_render_run(redisContext *c, const char *run, const char *output_di
 done:
     json_decref(report);
     ax_runspec_clear(&spec);
-    freeReplyObject(h);
+    ax_run_record_clear(&rec);
     return rc;
 }

@@ -551,38 +551,6 @@ static void test_cache(void **state)
     redisFree(c);
 }
 
-static void test_account(void **state)
-{
-    redisContext *c = s_fresh();
-    char *err = NULL;
-    ax_llm_counts_t u = {.requests = 2, .prompt_tokens = 1500, .completion_tokens = 300, .cached_tokens = 1024,
-                        .http_429s = 1};
-    assert_int_equal(ax_llm_budget_spent(c, "r1", 0.5, &err), 0);
-    assert_int_equal(ax_llm_account(c, "r1", &u, 0.3, &err), 0);
-    ax_llm_counts_t hit = {.cache_hits = 3};
-    assert_int_equal(ax_llm_account(c, "r1", &hit, 0, &err), 0);
-    redisReply *h = redisCommand(c, "HGETALL ax:run:{r1}");
-    assert_int_equal(ax_redis_hash_ll(h, "llm_requests"), 2);
-    assert_int_equal(ax_redis_hash_ll(h, "llm_cache_hits"), 3);
-    assert_int_equal(ax_redis_hash_ll(h, "llm_prompt_tokens"), 1500);
-    assert_int_equal(ax_redis_hash_ll(h, "llm_completion_tokens"), 300);
-    assert_int_equal(ax_redis_hash_ll(h, "llm_cached_tokens"), 1024);
-    assert_int_equal(ax_redis_hash_ll(h, "llm_429s"), 1);
-    assert_float_equal(strtod(ax_redis_hash_str(h, "llm_cost_usd"), NULL), 0.3, 1e-9);
-    freeReplyObject(h);
-    assert_int_equal(ax_llm_budget_spent(c, "r1", 0.5, &err), 0);
-    assert_int_equal(ax_llm_account(c, "r1", &u, 0.25, &err), 0);
-    assert_int_equal(ax_llm_budget_spent(c, "r1", 0.5, &err), 1);
-    assert_int_equal(ax_llm_budget_spent(c, "r1", 0, &err), 0);        /* no budget */
-    assert_int_equal(ax_llm_budget_spent(c, "r2", 0.5, &err), 0);      /* other run */
-    h = redisCommand(c, "HGET ax:run:{r1} llm_requests");
-    assert_string_equal(h->str, "4");
-    freeReplyObject(h);
-    assert_int_equal(ax_llm_account(c, "r1", &u, 0.0 / 0.0, &err), -1);
-    free(err);
-    redisFree(c);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,7 +560,6 @@ int main(void)
         cmocka_unit_test(test_in_flight),       cmocka_unit_test(test_pause),
         cmocka_unit_test(test_acquire_batch),   cmocka_unit_test(test_batch_pipeline),
         cmocka_unit_test(test_script_flush),    cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_account),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -164,8 +164,7 @@ static ax_run_t *s_reload(redisContext *c)
 
 static long long s_hget(redisContext *c, const char *run, const char *field)
 {
-    char key[300];
-    redisReply *r = redisCommand(c, "HGET %s %s", ax_run_key(key, sizeof key, run, ""), field);
+    redisReply *r = redisCommand(c, "HGET ax:run:{%s} %s", run, field);
     assert_non_null(r);
     long long v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
     freeReplyObject(r);
@@ -190,7 +189,7 @@ static void test_counts_move_with_cursor(void **state)
             assert_int_equal(s_harvest(run, c, &b, 0), 1);
         s_harvest(run, NULL, &b, b.papers);             /* read, not recorded */
         assert_int_equal(run->n_batch, b.papers);
-        assert_int_equal(ax_run_publish(run, c, NULL), 0);
+        assert_int_equal(ax_run_publish(run, c, AX_RUN_STATE_NONE), 0);
         ax_run_destroy(&run);                           /* killed */
     }
     ax_run_t *run = s_reload(c);
@@ -240,7 +239,7 @@ static void test_job_bytes(void **state)
     for (int i = 1; i <= 12; i++)
         s_write_big(f, i, i == 6 ? 3000000 : 200000);   /* paper 6 is too large */
     assert_int_equal(fclose(f), 0);
-    char key[300], id[64], *line = NULL;
+    char id[64], *line = NULL;
     size_t cap = 0;
     FILE *in = fopen(path, "r");
     for (int i = 0; i < 6; i++)
@@ -268,13 +267,13 @@ static void test_job_bytes(void **state)
     assert_true(ax_run_complete(run));
 
     /* the refused paper: failed, with the reason, and counted */
-    redisReply *r = redisCommand(c, "HGET %s %s", ax_run_key(key, sizeof key, run->id, ":states:p"), id);
+    redisReply *r = redisCommand(c, "HGET ax:run:{%s}:states:p %s", run->id, id);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_non_null(strstr(r->str, "failed\t"));
     assert_non_null(strstr(r->str, "broker.paper_max_bytes"));
     freeReplyObject(r);
-    r = redisCommand(c, "HGET %s failed", ax_run_key(key, sizeof key, run->id, ":counts:p"));
+    r = redisCommand(c, "HGET ax:run:{%s}:counts:p failed", run->id);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_string_equal(r->str, "1");
@@ -339,7 +338,7 @@ static void test_source_replaced(void **state)
             continue;
         }
         size_t n = 0;
-        char *err = NULL, key[300], *id = NULL;
+        char *err = NULL, *id = NULL;
         redisReply *r = redisCommand(c, "ZRANGE ax:runs -1 -1");
         assert_true(r && r->elements == 1);
         id = strdup(r->element[0]->str);
@@ -348,7 +347,7 @@ static void test_source_replaced(void **state)
         assert_non_null(runs);
         assert_int_equal(n, 0);
         free(runs);
-        r = redisCommand(c, "HMGET %s state error", ax_run_key(key, sizeof key, id, ""));
+        r = redisCommand(c, "HMGET ax:run:{%s} state error", id);
         assert_true(r && r->elements == 2 && r->element[0]->str && r->element[1]->str);
         assert_string_equal(r->element[0]->str, "failed");
         if (!strstr(r->element[1]->str, "FIFO") || !strstr(r->element[1]->str, path))
@@ -360,6 +359,77 @@ static void test_source_replaced(void **state)
     redisFree(c);
 }
 
+/*  A redisContext logged in as user (password pw) on the fixture's server. */
+static redisContext *s_connect_as(const char *user, const char *pw)
+{
+    redisContext *c = ax_redis_fixture_connect(&s_redis);
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "AUTH %s %s", user, pw);
+    assert_true(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    return c;
+}
+
+/*  Issue 12: Redis fails in the middle of loading the unfinished runs: an ACL refuses the
+ *  keys of the second run (its record: the first one loaded fine; or only its jobs, so its
+ *  record reads but its jobs do not). The load gives nothing, never the runs before the
+ *  failure, so the broker tries the whole load again instead of never resuming the
+ *  others; and a run whose jobs could not be read is not marked failed (it would be lost
+ *  for good). Once Redis answers again every run is resumed. */
+static void test_load_all_fails_whole(void **state)
+{
+    redisContext *c = s_connect();
+    const char *path = s_tmp("three.jsonl");
+    s_write_mixed(path, 60);
+    for (int i = 0; i < 3; i++) {
+        ax_run_t *run = s_create(c, path, NULL);
+        ax_run_destroy(&run);
+    }
+    redisReply *ids = redisCommand(c, "ZRANGE ax:runs 0 -1");
+    assert_true(ids && ids->elements == 3);
+    const char *second[] = {"", "~ax:run:{%s}"};       /* none of its keys / only its record */
+    for (int variant = 0; variant < 2; variant++) {
+        char acl[512];
+        snprintf(acl, sizeof acl, "ACL SETUSER loader reset on >pw +@all ~ax:runs ~ax:run:{%s}* ~ax:run:{%s}* %s",
+                 ids->element[0]->str, ids->element[2]->str, second[variant]);
+        redisReply *r = redisCommand(c, acl, ids->element[1]->str);
+        assert_true(r && r->type == REDIS_REPLY_STATUS);
+        freeReplyObject(r);
+        redisContext *loader = s_connect_as("loader", "pw");
+        size_t n = 99;
+        char *err = NULL;
+        ax_run_t **runs = ax_run_load_all(loader, NULL, &n, &err);
+        if (runs)
+            fail_msg("variant %d: a list of %zu runs (error: %s)", variant, n, err ? err : "none");
+        assert_int_equal(n, 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "NOPERM"));
+        free(err);
+        for (size_t i = 0; i < 3; i++) {
+            r = redisCommand(c, "HGET ax:run:{%s} state", ids->element[i]->str);
+            assert_string_equal(r->str, "queued");     /* none marked failed */
+            freeReplyObject(r);
+        }
+        redisFree(loader);
+    }
+    redisReply *r = redisCommand(c, "ACL SETUSER loader ~*");       /* Redis answers again */
+    freeReplyObject(r);
+    redisContext *loader = s_connect_as("loader", "pw");
+    size_t n = 0;
+    char *err = NULL;
+    ax_run_t **runs = ax_run_load_all(loader, NULL, &n, &err);
+    assert_non_null(runs);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(runs[i]->id, ids->element[i]->str);     /* oldest first */
+        ax_run_destroy(&runs[i]);
+    }
+    free(runs);
+    freeReplyObject(ids);
+    redisFree(loader);
+    redisFree(c);
+}
+
 int main(void)
 {
     ax_log_init("test_run");
@@ -368,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_job_bytes),
         cmocka_unit_test(test_not_a_regular_file),
         cmocka_unit_test(test_source_replaced),
+        cmocka_unit_test(test_load_all_fails_whole),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

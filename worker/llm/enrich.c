@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "limiter.h"
+#include "run_store.h"
 #include "llm.h"
 #include "llm_life.h"
 #include "log.h"
@@ -204,7 +205,7 @@ static void s_account(ax_enricher_t *e, const char *run, const ax_llm_decision_t
 static void s_flush_turn(ax_enricher_t *e)
 {
     for (s_acct_t *a = e->acct; a; a = a->next)
-        if (ax_llm_account_batch(e->batch, a->run, &a->n, a->cost) == 0)
+        if (ax_run_store_add_llm_batch(e->batch, a->run, &a->n, a->cost) == 0)
             a->queued = 1;
     if (!ax_redis_batch_size(e->batch))
         return;
@@ -236,7 +237,7 @@ static int s_budget_spent(ax_enricher_t *e, const char *run)
         return 0;
     redisContext *c = ax_redis_link_get(e->redis);
     char *err = NULL;
-    int spent = c ? ax_llm_budget_spent(c, run, e->budget_usd, &err) : 0;
+    int spent = c ? ax_run_store_llm_budget_spent(c, run, e->budget_usd, &err) : 0;
     free(err);
     return spent == 1;
 }

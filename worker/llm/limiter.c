@@ -1,4 +1,4 @@
-/*  limiter.c: the cluster-wide LLM rate limit, answer cache and accounting (see limiter.h).
+/*  limiter.c: the cluster-wide LLM rate limit and answer cache (see limiter.h).
  *
  *  All the decisions are taken inside Redis by Lua scripts, so that any number of workers
  *  on any number of machines see one state and one clock (Redis's TIME), and a decision
@@ -136,15 +136,6 @@ static const char *s_pause_lua =
     "return 0\n";
 
 /*  Accounting: counters that are not zero, then the cost. */
-static const char *s_account_lua =
-    "local f = {'llm_requests', 'llm_cache_hits', 'llm_prompt_tokens', 'llm_completion_tokens',\n"
-    "           'llm_cached_tokens', 'llm_429s'}\n"
-    "for i = 1, #f do\n"
-    "  if ARGV[i] ~= '0' then redis.call('HINCRBY', KEYS[1], f[i], ARGV[i]) end\n"
-    "end\n"
-    "if tonumber(ARGV[#f + 1]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'llm_cost_usd', ARGV[#f + 1]) end\n"
-    "return 0\n";
-
 void ax_limiter_init(ax_limiter_t *l, const char *base_url, const char *model, int rpm, int tpm,
                      int max_in_flight, int lease_ms)
 {
@@ -492,70 +483,4 @@ done:
     free(keys);
     free(argv);
     return rc;
-}
-
-/*  The account script's key and arguments for u and cost_usd. */
-typedef struct {
-    char key[300];
-    char a[7][32];
-    const char *keys[1];
-    const char *args[7];
-} s_account_t;
-
-static int s_account_args(s_account_t *x, const char *run, const ax_llm_counts_t *u, double cost_usd,
-                          char **err)
-{
-    if (!isfinite(cost_usd)) {
-        s_err(err, "llm accounting: the cost is not a finite number");
-        return -1;
-    }
-    ax_run_key(x->key, sizeof x->key, run, NULL);
-    const int64_t v[] = {u->requests, u->cache_hits, u->prompt_tokens, u->completion_tokens,
-                         u->cached_tokens, u->http_429s};
-    for (int i = 0; i < 6; i++)
-        snprintf(x->a[i], sizeof x->a[i], "%lld", (long long) v[i]);
-    snprintf(x->a[6], sizeof x->a[6], "%.17g", cost_usd);
-    x->keys[0] = x->key;
-    for (int i = 0; i < 7; i++)
-        x->args[i] = x->a[i];
-    return 0;
-}
-
-int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,
-                   char **err)
-{
-    s_err(err, NULL);
-    s_account_t x;
-    if (s_account_args(&x, run, u, cost_usd, err) < 0)
-        return -1;
-    redisReply *r = ax_redis_eval(c, s_account_lua, 1, x.keys, 7, x.args, err);
-    if (!r)
-        return -1;
-    freeReplyObject(r);
-    return 0;
-}
-
-int ax_llm_account_batch(ax_redis_batch_t *b, const char *run, const ax_llm_counts_t *u, double cost_usd)
-{
-    s_account_t x;
-    if (s_account_args(&x, run, u, cost_usd, NULL) < 0)
-        return -1;
-    return ax_redis_batch_eval(b, s_account_lua, 1, x.keys, 7, x.args, NULL);
-}
-
-int ax_llm_budget_spent(redisContext *c, const char *run, double budget_usd, char **err)
-{
-    s_err(err, NULL);
-    if (!(budget_usd > 0))
-        return 0;
-    if (s_no_conn(c, err) < 0)
-        return -1;
-    char key[300];
-    ax_run_key(key, sizeof key, run, NULL);
-    redisReply *r = ax_redis_cmd(c, err, "HGET %s llm_cost_usd", key);
-    if (!r)
-        return -1;
-    double spent = r->type == REDIS_REPLY_STRING ? strtod(r->str, NULL) : 0.0;
-    freeReplyObject(r);
-    return spent >= budget_usd ? 1 : 0;
 }

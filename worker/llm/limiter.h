@@ -1,5 +1,6 @@
-/*  limiter.h: one LLM rate limit for the whole cluster, the LLM answer cache and the
- *  per-run LLM accounting, all in Redis (SPEC section 4).
+/*  limiter.h: one LLM rate limit for the whole cluster and the LLM answer cache, both in
+ *  Redis (SPEC section 4). The per-run LLM accounting is part of the run's record
+ *  (ax_run_store_add_llm, run_store.h).
  *
  *  Every worker calls ax_limiter_acquire before each LLM request and ax_limiter_release
  *  after it. One atomic Lua script per call keeps, per base_url+model, under the hash tag
@@ -50,16 +51,6 @@ typedef struct {
                                / 60000 by default, so no sliding 60 s window sees more than tpm;
                                raise it (up to tpm) for a provider with a full-minute bucket */
 } ax_limiter_t;
-
-/*  What one or more LLM calls cost, as added to a run's counters (ax_llm_account). */
-typedef struct {
-    int64_t requests;           /* requests sent (retries included) */
-    int64_t cache_hits;         /* answers taken from the cache */
-    int64_t prompt_tokens;      /* usage.prompt_tokens */
-    int64_t completion_tokens;  /* usage.completion_tokens */
-    int64_t cached_tokens;      /* usage.prompt_tokens_details.cached_tokens (or prompt_cache_hit_tokens) */
-    int64_t http_429s;          /* 429 answers received */
-} ax_llm_counts_t;
 
 /*  In all the calls below, c is a connected context, and on -1 *err (caller frees) says
  *  why; err may be NULL when the caller does not want the message. */
@@ -114,17 +105,5 @@ int ax_llm_cache_put_batch(ax_redis_batch_t *b, const char *hexkey, const char *
  *  Returns the number of hits, or -1 with *err (every value NULL). */
 int ax_llm_cache_get_many(redisContext *c, const char *const *hexkeys, size_t n, char **values, size_t *lens,
                           char **err);
-
-/*  Adds u to the run's counters in NS:run:{RUN} (store.h): llm_requests, llm_cache_hits,
- *  llm_prompt_tokens, llm_completion_tokens, llm_cached_tokens, llm_429s, and cost_usd to
- *  llm_cost_usd, atomically. 0 / -1 with *err. */
-int ax_llm_account(redisContext *c, const char *run, const ax_llm_counts_t *u, double cost_usd,
-                   char **err);
-/*  The same, queued on a pipeline. -1 on OOM or a cost that is not finite. */
-int ax_llm_account_batch(ax_redis_batch_t *b, const char *run, const ax_llm_counts_t *u, double cost_usd);
-
-/*  1 when budget_usd > 0 and the run's llm_cost_usd has reached it (callers stop sending),
- *  0 when not, -1 with *err. */
-int ax_llm_budget_spent(redisContext *c, const char *run, double budget_usd, char **err);
 
 #endif
